@@ -30,7 +30,6 @@ setup(
     maintainer_email="maintainers@deepsort-ros.dev",
     description="DeepSORT multi-object tracking for ROS 2 with GPU detection and ReID.",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "tracker_node = deepsort_ros.ros.node:main",
