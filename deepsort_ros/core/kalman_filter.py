@@ -1,0 +1,175 @@
+"""Constant-velocity Kalman filter over boxes, batched over all tracks.
+
+State (8,): the 4 measured values and their velocities. The measurement is either DeepSORT's
+``(cx, cy, aspect = w / h, h)`` or ``(cx, cy, w, h)``. Noise standard deviations are proportional to the box
+size, so the filter behaves the same for near and far objects.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+STATE_SPACES = ("xyah", "xywh")
+_EYE8 = np.eye(8)
+# Below this many track-detection pairs the direct Mahalanobis form is faster than the expanded one.
+_SMALL_PAIRS = 4096
+
+
+def xyxy_to_measurement(boxes_xyxy: np.ndarray, state_space: str) -> np.ndarray:
+    """(N, 4) corner boxes to (N, 4) measurements in ``state_space``."""
+    measurement = np.empty((len(boxes_xyxy), 4))
+    measurement[:, 2:] = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
+    measurement[:, :2] = boxes_xyxy[:, :2] + 0.5 * measurement[:, 2:]
+    if state_space == "xyah":
+        measurement[:, 2] /= measurement[:, 3]
+    return measurement
+
+
+def measurement_to_xyxy(measurements: np.ndarray, state_space: str) -> np.ndarray:
+    """(N, >=4) states or measurements in ``state_space`` to (N, 4) corner boxes."""
+    half = 0.5 * measurements[:, 2:4]
+    if state_space == "xyah":
+        half[:, 0] *= measurements[:, 3]
+    boxes = np.empty((len(measurements), 4))
+    boxes[:, :2] = measurements[:, :2] - half
+    boxes[:, 2:] = measurements[:, :2] + half
+    return boxes
+
+
+class KalmanFilter:
+    """Batched constant-velocity Kalman filter.
+
+    Parameters
+    ----------
+    state_space : {'xyah', 'xywh'}
+    std_weight_position, std_weight_velocity : float
+        Process noise standard deviations per step as fractions of the box size (DeepSORT: 1/20 and 1/160).
+    confidence_scaled_noise : bool
+        Scale a measurement's covariance by ``1 - score`` (NSA Kalman, GIAOTracker), trusting confident
+        detections more.
+    std_weight_measurement : float, optional
+        Measurement noise standard deviation as a fraction of the box size; defaults to
+        ``std_weight_position`` as in DeepSORT.
+    """
+
+    def __init__(self, state_space: str = "xyah", std_weight_position: float = 1.0 / 20,
+                 std_weight_velocity: float = 1.0 / 160, confidence_scaled_noise: bool = False,
+                 std_weight_measurement: float | None = None):
+        if state_space not in STATE_SPACES:
+            raise ValueError(f"state_space={state_space!r}: allowed {STATE_SPACES}")
+        self.state_space = state_space
+        self.confidence_scaled_noise = confidence_scaled_noise
+        self._transition_dt = 1.0
+        self._transition = np.eye(8)
+        self._transition[:4, 4:] = np.eye(4)
+        position, velocity = std_weight_position, std_weight_velocity
+        measurement = position if std_weight_measurement is None else std_weight_measurement
+        if state_space == "xyah":
+            # Every deviation scales with the height, except the aspect ratio's (fixed, small).
+            self._size_columns = np.array([3, 3, 3, 3])
+            self._pos_scale, self._pos_const = np.array([position, position, 0.0, position]), np.array([0, 0, 1e-2, 0])
+            self._vel_scale, self._vel_const = np.array([velocity, velocity, 0.0, velocity]), np.array([0, 0, 1e-5, 0])
+            self._meas_scale = np.array([measurement, measurement, 0.0, measurement])
+            self._meas_const = np.array([0, 0, 1e-1, 0])
+        else:
+            self._size_columns = np.array([2, 3, 2, 3])
+            self._pos_scale, self._pos_const = np.full(4, position), np.zeros(4)
+            self._vel_scale, self._vel_const = np.full(4, velocity), np.zeros(4)
+            self._meas_scale, self._meas_const = np.full(4, measurement), np.zeros(4)
+
+    def _sizes(self, values: np.ndarray) -> np.ndarray:
+        """(N, 4) box size each deviation scales with, taken from states or measurements."""
+        return values[:, self._size_columns]
+
+    def initiate(self, measurements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New states from (N, 4) measurements: zero velocity, wide velocity uncertainty.
+
+        Returns
+        -------
+        mean : (N, 8)
+        covariance : (N, 8, 8)
+        """
+        n = len(measurements)
+        mean = np.concatenate([measurements, np.zeros((n, 4))], axis=1)
+        sizes = self._sizes(measurements)
+        std = np.concatenate([2.0 * (self._pos_scale * sizes + self._pos_const),
+                              10.0 * (self._vel_scale * sizes + self._vel_const)], axis=1)
+        covariance = np.zeros((n, 8, 8))
+        diagonal = np.arange(8)
+        covariance[:, diagonal, diagonal] = std * std
+        return mean, covariance
+
+    def predict(self, mean: np.ndarray, covariance: np.ndarray, dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Advance (M, 8) means and (M, 8, 8) covariances by ``dt`` frames (process noise grows with dt)."""
+        if dt != self._transition_dt:             # rebuilt only when the step changes
+            self._transition = np.eye(8)
+            self._transition[:4, 4:] = dt * np.eye(4)
+            self._transition_dt = dt
+        transition = self._transition
+        mean = mean @ transition.T
+        sizes = self._sizes(mean)
+        variance = np.empty((len(mean), 8))
+        variance[:, :4] = self._pos_scale * sizes + self._pos_const
+        variance[:, 4:] = self._vel_scale * sizes + self._vel_const
+        variance *= variance
+        covariance = np.matmul(np.matmul(transition, covariance), transition.T)
+        covariance += (dt * variance)[:, :, None] * _EYE8
+        return mean, covariance
+
+    def measurement_noise(self, mean: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+        """(M, 4) measurement variances for tracks at ``mean``, scaled by ``1 - scores`` under NSA."""
+        std = self._meas_scale * self._sizes(mean) + self._meas_const
+        variance = std * std
+        if self.confidence_scaled_noise and scores is not None:
+            variance = variance * (1.0 - np.clip(scores, 0.0, 0.999))[:, None]
+        return variance
+
+    def project(self, mean: np.ndarray, covariance: np.ndarray,
+                scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Measurement-space means (M, 4) and innovation covariances (M, 4, 4)."""
+        innovation_cov = covariance[:, :4, :4].copy()
+        diagonal = np.arange(4)
+        innovation_cov[:, diagonal, diagonal] += self.measurement_noise(mean, scores)
+        return mean[:, :4], innovation_cov
+
+    def update(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
+               scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Correct (M, 8) states with their (M, 4) measurements (row i updates state i)."""
+        projected, innovation_cov = self.project(mean, covariance, scores)
+        cross = covariance[:, :, :4]                                       # P H^T, (M, 8, 4)
+        gain = np.linalg.solve(innovation_cov, cross.transpose(0, 2, 1)).transpose(0, 2, 1)
+        innovation = measurements - projected
+        new_mean = mean + np.matmul(gain, innovation[:, :, None])[:, :, 0]
+        new_covariance = covariance - np.matmul(gain, cross.transpose(0, 2, 1))
+        return new_mean, new_covariance
+
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray) -> np.ndarray:
+        """(M, N) squared Mahalanobis distances between every track and every (N, 4) measurement."""
+        projected, innovation_cov = self.project(mean, covariance)
+        inverse = np.linalg.inv(innovation_cov)                              # (M, 4, 4)
+        if len(projected) * len(measurements) <= _SMALL_PAIRS:
+            residual = measurements[None, :, :] - projected[:, None, :]      # (M, N, 4)
+            return np.einsum("mni,mni->mn", np.matmul(residual, inverse), residual)
+        # Crowds: expand (z - x)^T S^-1 (z - x) so the big products are (4, 4) x (4, N) per track instead of
+        # N tiny (1, 4) x (4, 4) ones; float64 keeps the cancellation error far below any gate.
+        inverse_z = np.matmul(inverse, measurements.T)                       # (M, 4, N)
+        inverse_x = np.einsum("mij,mj->mi", inverse, projected)              # (M, 4)
+        return (np.einsum("in,min->mn", measurements.T, inverse_z) - 2.0 * (inverse_x @ measurements.T)
+                + np.einsum("mi,mi->m", projected, inverse_x)[:, None])
+
+    def warp(self, mean: np.ndarray, covariance: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Apply a 2x3 image affine (camera motion) to every state and covariance.
+
+        Centres move by the full affine, velocities by its linear part, widths and heights scale by its
+        area scale; the aspect ratio is unchanged.
+        """
+        linear, shift = affine[:, :2], affine[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(linear))))
+        size_block = np.diag([1.0, scale]) if self.state_space == "xyah" else np.eye(2) * scale
+        half = np.zeros((4, 4))
+        half[:2, :2], half[2:, 2:] = linear, size_block
+        transform = np.zeros((8, 8))
+        transform[:4, :4], transform[4:, 4:] = half, half
+        new_mean = mean @ transform.T
+        new_mean[:, :2] += shift
+        new_covariance = transform @ covariance @ transform.T
+        return new_mean, new_covariance

@@ -1,0 +1,316 @@
+"""The DeepSORT tracker: Kalman prediction, staged association, track life cycle."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .config import TrackerConfig
+from .kalman_filter import KalmanFilter, measurement_to_xyxy, xyxy_to_measurement
+from .linear_assignment import iou_matrix, matching_cascade, min_cost_matching
+from .nn_matching import AppearanceMemory, normalise_rows
+from .track import Tracks, TrackState, TrackStore
+
+# Any finite fused cost may match; gated pairs are inf.
+_FINITE_COST = 1e9
+# Step counts are sums of rounded (elapsed seconds x kalman_fps) steps; compare them with this slack.
+_STEP_TOLERANCE = 1e-3
+# Plain ints: comparing arrays against IntEnum members goes through slow enum attribute lookups.
+_TENTATIVE, _CONFIRMED, _COASTING = int(TrackState.TENTATIVE), int(TrackState.CONFIRMED), int(TrackState.COASTING)
+
+
+class Tracker:
+    """Multi-object tracker over detection boxes, optionally with appearance features.
+
+    Parameters
+    ----------
+    config : TrackerConfig, optional
+        Validated on construction; defaults to ``TrackerConfig()``.
+
+    Notes
+    -----
+    Input policy: malformed input is rejected, never silently repaired. :meth:`update` raises ValueError
+    naming the problem for wrong shapes or lengths, NaN or infinite values, boxes with non-positive width or
+    height, a malformed ``warp`` and timestamps that do not increase. Detections scoring below
+    ``config.min_score`` are valid input and simply ignored.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None):
+        self.config = (config if config is not None else TrackerConfig()).validate()
+        cfg = self.config
+        self.kalman = KalmanFilter(cfg.state_space, cfg.std_weight_position, cfg.std_weight_velocity,
+                                   cfg.confidence_scaled_noise, cfg.std_weight_measurement)
+        self.store = TrackStore()
+        self.appearance = AppearanceMemory(cfg.appearance_update, cfg.ema_alpha, cfg.gallery_budget)
+        self._last_timestamp: float | None = None
+        self._step = 1.0                       # Kalman steps of the frame being processed
+
+    # ------------------------------------------------------------------ public
+    def update(self, boxes_xyxy, scores, features=None, classes=None, timestamp=None, warp=None) -> Tracks:
+        """Advance all tracks by one frame and associate this frame's detections.
+
+        Parameters
+        ----------
+        boxes_xyxy : (N, 4) array_like
+            Detection corners in pixels; N = 0 is fine.
+        scores : (N,) array_like
+            Detection confidences.
+        features : (N, D) array_like, optional
+            Appearance vectors of any dimension D (normalised here); None tracks by motion alone.
+        classes : (N,) array_like of int, optional
+            Class per detection (default all 0); tracks never match detections of another class.
+        timestamp : float, optional
+            Seconds. The Kalman filter then advances by the elapsed time (``config.kalman_fps`` steps per
+            second), so dropped frames and other camera rates predict as far as people really moved, and a
+            lost track dies after ``config.max_age_s`` seconds instead of ``config.max_age`` frames. The other
+            per-frame settings (``ema_alpha``, ``iou_stage_max_misses``, ``report_coasting_frames``) then
+            count those steps too, so a 25 Hz camera tracks like a 7 Hz one instead of forgetting appearance
+            and giving up on missed tracks 3.5 times sooner. ``n_init`` still counts matches: detections
+            flicker per frame, so a tentative period in seconds would rarely survive at high rates. Without
+            timestamps every call is one step.
+        warp : (2, 3) array_like, optional
+            Affine image motion of the camera from the previous frame to this one, applied to every
+            predicted track.
+
+        Returns
+        -------
+        Tracks
+            The tracks to report this frame (see the ``report_*`` and ``output_box`` settings).
+
+        Raises
+        ------
+        ValueError
+            For malformed input (see the class notes).
+        """
+        boxes, scores, features, classes, warp = self._check_inputs(boxes_xyxy, scores, features, classes, warp)
+        dt = self._step = self._advance_clock(timestamp)
+        cfg, store, kalman = self.config, self.store, self.kalman
+        if len(store):
+            store.mean, store.covariance = kalman.predict(store.mean, store.covariance, dt)
+            store.steps_since += dt
+            if warp is not None:
+                store.mean, store.covariance = kalman.warp(store.mean, store.covariance, warp)
+
+        usable = scores >= cfg.min_score
+        if not usable.all():
+            boxes, scores, classes = boxes[usable], scores[usable], classes[usable]
+            features = features[usable] if features is not None else None
+        high = scores >= cfg.high_score
+        measurements = xyxy_to_measurement(boxes, cfg.state_space)
+        det_track = np.full(len(boxes), -1, np.int64)      # matched track row per detection
+        if len(store) and len(boxes):
+            self._associate(boxes, measurements, features, classes, high, det_track)
+
+        matched = det_track >= 0
+        self._update_matched(det_track[matched], measurements[matched], scores[matched], boxes[matched], timestamp)
+        if features is not None:
+            learn = matched & self._unoccluded(boxes)
+            # The average forgets ema_alpha per reference frame, however fast the camera runs.
+            self.appearance.update(det_track[learn], features[learn], cfg.ema_alpha ** dt)
+        self._age_unmatched(det_track[matched], timestamp)
+        new = ~matched & high
+        self._start_tracks(measurements[new], scores[new], classes[new], boxes[new],
+                           features[new] if features is not None else None, timestamp)
+        return self._report()
+
+    def reset(self) -> None:
+        """Forget every track and the clock; ids keep increasing."""
+        next_id = self.store.next_id
+        self.store = TrackStore()
+        self.store.next_id = next_id
+        cfg = self.config
+        self.appearance = AppearanceMemory(cfg.appearance_update, cfg.ema_alpha, cfg.gallery_budget)
+        self._last_timestamp = None
+
+    # ------------------------------------------------------------ association
+    def _associate(self, boxes, measurements, features, classes, high, det_track) -> None:
+        """Fill ``det_track`` through the three stages: fused/cascade, IoU, low-score IoU."""
+        cfg, store = self.config, self.store
+        predicted = measurement_to_xyxy(store.mean, cfg.state_space)
+        track_free = np.ones(len(store), dtype=bool)
+        confirmed = store.states != _TENTATIVE
+
+        # Stage 1: confirmed tracks against confident detections on appearance + motion.
+        rows, cols = np.flatnonzero(confirmed), np.flatnonzero(high)
+        if len(rows) and len(cols):
+            cost = self._fused_cost(rows, cols, measurements, predicted, boxes, features, classes)
+            if cfg.matching == "cascade":
+                r, c = matching_cascade(cost, _FINITE_COST, store.misses[rows])
+            else:
+                r, c = min_cost_matching(cost, _FINITE_COST)
+            det_track[cols[c]] = rows[r]
+            track_free[rows[r]] = False
+
+        # Stage 2: IoU for tentative and just-missed tracks against what is left of the confident detections.
+        # steps_since already includes this frame's step; before it, a track matched last frame missed none.
+        recent = store.steps_since - self._step <= cfg.iou_stage_max_misses + _STEP_TOLERANCE
+        rows = np.flatnonzero(track_free & (~confirmed | recent))
+        cols = np.flatnonzero(high & (det_track < 0))
+        self._iou_stage(rows, cols, predicted, boxes, classes, cfg.max_iou_distance, det_track, track_free)
+
+        # Stage 3 (ByteTrack): low-score detections can only continue confirmed tracks.
+        if cfg.low_score_stage:
+            rows = np.flatnonzero(track_free & confirmed)
+            cols = np.flatnonzero(~high)
+            self._iou_stage(rows, cols, predicted, boxes, classes, cfg.low_score_max_iou_distance, det_track,
+                            track_free)
+
+    def _fused_cost(self, rows, cols, measurements, predicted, boxes, features, classes) -> np.ndarray:
+        """(len(rows), len(cols)) gated cost: appearance and motion blended, inf where forbidden."""
+        cfg, store = self.config, self.store
+        squared_mahalanobis = self.kalman.gating_distance(store.mean[rows], store.covariance[rows],
+                                                          measurements[cols])
+        forbidden = squared_mahalanobis > cfg.gating_threshold
+        forbidden |= store.classes[rows][:, None] != classes[cols][None, :]
+        if cfg.motion_cost == "mahalanobis":
+            motion = squared_mahalanobis / cfg.gating_threshold
+        else:
+            motion = 1.0 - iou_matrix(predicted[rows], boxes[cols])
+        if features is None:
+            cost = motion
+        else:
+            appearance = self.appearance.distance(rows, features[cols])
+            forbidden |= appearance > cfg.max_cosine_distance
+            cost = cfg.appearance_weight * appearance + (1.0 - cfg.appearance_weight) * motion
+        cost[forbidden] = np.inf
+        return cost
+
+    def _iou_stage(self, rows, cols, predicted, boxes, classes, max_distance, det_track, track_free) -> None:
+        if not len(rows) or not len(cols):
+            return
+        cost = 1.0 - iou_matrix(predicted[rows], boxes[cols])
+        cost[self.store.classes[rows][:, None] != classes[cols][None, :]] = np.inf
+        r, c = min_cost_matching(cost, max_distance)
+        det_track[cols[c]] = rows[r]
+        track_free[rows[r]] = False
+
+    # -------------------------------------------------------------- life cycle
+    def _unoccluded(self, boxes) -> np.ndarray:
+        """(N,) True where a detection overlaps no other by more than ``appearance_update_max_iou``."""
+        limit = self.config.appearance_update_max_iou
+        if limit >= 1.0 or len(boxes) < 2:
+            return np.ones(len(boxes), dtype=bool)
+        overlap = iou_matrix(boxes, boxes)
+        np.fill_diagonal(overlap, 0.0)
+        return overlap.max(axis=1) <= limit
+
+    def _update_matched(self, rows, measurements, scores, boxes, timestamp) -> None:
+        if not len(rows):
+            return
+        store, cfg = self.store, self.config
+        store.mean[rows], store.covariance[rows] = self.kalman.update(
+            store.mean[rows], store.covariance[rows], measurements, scores)
+        store.steps_since[rows] = 0.0
+        store.hits[rows] += 1
+        store.misses[rows] = 0
+        store.scores[rows] = scores
+        store.det_boxes[rows] = boxes
+        store.last_seen[rows] = np.nan if timestamp is None else timestamp
+        confirm = (store.states[rows] == _COASTING) | (store.hits[rows] >= cfg.n_init)
+        store.states[rows[confirm]] = _CONFIRMED
+
+    def _age_unmatched(self, matched_rows, timestamp) -> None:
+        store, cfg = self.store, self.config
+        if not len(store):
+            return
+        missed = np.ones(len(store), dtype=bool)
+        missed[matched_rows] = False
+        if not missed.any():
+            return
+        store.misses[missed] += 1
+        if timestamp is not None and cfg.max_age_s > 0:
+            # Tracks last seen in a frame without a timestamp fall back to counting frames.
+            expired = np.where(np.isnan(store.last_seen), store.misses > cfg.max_age,
+                               timestamp - store.last_seen > cfg.max_age_s)
+        else:
+            expired = store.misses > cfg.max_age
+        dead = missed & ((store.states == _TENTATIVE) | expired)
+        store.states[missed & (store.states == _CONFIRMED)] = _COASTING
+        if dead.any():
+            store.keep(~dead)
+            self.appearance.keep(~dead)
+
+    def _start_tracks(self, measurements, scores, classes, boxes, features, timestamp) -> None:
+        if not len(measurements):
+            return
+        mean, covariance = self.kalman.initiate(measurements)
+        first = len(self.store)
+        self.store.append(mean, covariance, scores, classes, boxes, np.nan if timestamp is None else timestamp)
+        self.appearance.append(features, len(measurements))
+        if self.config.n_init <= 1:
+            self.store.states[first:] = _CONFIRMED
+
+    def _report(self) -> Tracks:
+        store, cfg = self.store, self.config
+        if not len(store):
+            return Tracks.empty()
+        states, misses = store.states, store.misses
+        shown = (states == _CONFIRMED) & (misses == 0)
+        if cfg.report_coasting_frames:
+            shown |= (states == _COASTING) & (store.steps_since <= cfg.report_coasting_frames + _STEP_TOLERANCE)
+        if cfg.report_tentative:
+            shown |= states == _TENTATIVE
+        boxes = measurement_to_xyxy(store.mean[shown], cfg.state_space)
+        if cfg.output_box == "detection":
+            fresh = misses[shown] == 0
+            boxes[fresh] = store.det_boxes[shown][fresh]
+        return Tracks(ids=store.ids[shown], boxes_xyxy=boxes, scores=store.scores[shown],
+                      classes=store.classes[shown], states=states[shown].copy())
+
+    # ------------------------------------------------------------------ input
+    def _advance_clock(self, timestamp) -> float:
+        """Kalman steps since the last call: 1 without timestamps, else elapsed seconds x ``kalman_fps``."""
+        if timestamp is None:
+            return 1.0
+        timestamp = float(timestamp)
+        if not math.isfinite(timestamp):
+            raise ValueError(f"timestamp must be finite, got {timestamp}")
+        last = self._last_timestamp
+        if last is not None and timestamp <= last:
+            raise ValueError(f"timestamp {timestamp} does not increase (previous {last})")
+        self._last_timestamp = timestamp
+        # Rounded so a steady camera gives the very same step every frame (the filter caches its matrix).
+        return 1.0 if last is None else round((timestamp - last) * self.config.kalman_fps, 6)
+
+    @staticmethod
+    def _check_inputs(boxes_xyxy, scores, features, classes, warp):
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            if boxes.size:
+                raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
+            boxes = boxes.reshape(0, 4)
+        n = len(boxes)
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape != (n,):
+            raise ValueError(f"scores must have shape ({n},) to match the boxes, got {scores.shape}")
+        # One combined test on the common (valid) path; the slow path names the problem.
+        if not (np.isfinite(boxes).all() and np.isfinite(scores).all()
+                and (boxes[:, 2:] > boxes[:, :2]).all()):
+            bad = np.flatnonzero(~np.isfinite(boxes).all(axis=1)).tolist()
+            if bad:
+                raise ValueError(f"boxes_xyxy rows {bad} contain NaN or inf")
+            bad = np.flatnonzero(~(boxes[:, 2:] > boxes[:, :2]).all(axis=1)).tolist()
+            if bad:
+                raise ValueError(f"boxes_xyxy rows {bad} have non-positive width or height")
+            raise ValueError(f"scores rows {np.flatnonzero(~np.isfinite(scores)).tolist()} are NaN or inf")
+        if classes is None:
+            classes = np.zeros(n, np.int64)
+        else:
+            classes = np.asarray(classes)
+            if classes.shape != (n,):
+                raise ValueError(f"classes must have shape ({n},) to match the boxes, got {classes.shape}")
+            if classes.dtype.kind not in "iub":
+                raise ValueError(f"classes must be integers, got dtype {classes.dtype}")
+            classes = classes.astype(np.int64, copy=False)
+        if features is not None:
+            features = np.array(features, dtype=np.float32)      # a copy, normalised in place below
+            if features.ndim != 2 or len(features) != n:
+                raise ValueError(f"features must have shape ({n}, D) to match the boxes, got {features.shape}")
+            if not np.isfinite(features).all():
+                raise ValueError("features contain NaN or inf")
+            features = normalise_rows(features, copy=False)
+        if warp is not None:
+            warp = np.asarray(warp, dtype=np.float64)
+            if warp.shape != (2, 3) or not np.isfinite(warp).all():
+                raise ValueError(f"warp must be a finite (2, 3) affine, got shape {warp.shape}")
+        return boxes, scores, features, classes, warp

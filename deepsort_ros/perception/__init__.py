@@ -1,0 +1,19 @@
+"""Perception: detectors, appearance embedders and camera motion estimation (no ROS).
+
+Protocols every backend follows::
+
+    detector.detect([bgr, ...]) -> [(boxes_xyxy (N, 4) float32, scores (N,) float32, classes (N,) int64), ...]
+    detector.class_names -> list[str]
+    embedder.embed(bgr, boxes_xyxy) -> (N, D) float32, rows L2-normalised
+    estimator.estimate(bgr, boxes_xyxy) -> (2, 3) float64 affine from the previous frame to this one
+
+Backends: detectors ``ultralytics`` | ``motion`` | ``external``; embedders ``none`` | ``histogram`` |
+``torch`` | ``onnx``. torch, ultralytics and onnxruntime are imported only when a backend needing them is
+built.
+"""
+from .factory import (DETECTOR_PARAMS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS, build_detector, build_embedder,
+                      build_motion_estimator, parse_backend_spec)
+from .params import Param
+
+__all__ = ["DETECTOR_PARAMS", "EMBEDDER_PARAMS", "MOTION_ESTIMATOR_PARAMS", "Param", "build_detector",
+           "build_embedder", "build_motion_estimator", "parse_backend_spec"]

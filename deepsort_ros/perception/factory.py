@@ -1,0 +1,102 @@
+"""Building detectors, embedders and the camera motion estimator from plain dicts.
+
+The ROS node's parameters and the tools' flags share these builders, so a bad key or value is reported
+the same way everywhere: ``ValueError`` naming the key and the allowed values.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import (camera_motion, external_detector, histogram_embedder, motion_detector, onnx_embedder,
+               torch_embedder, ultralytics_detector)
+from .params import Param, check_device, validate
+
+DETECTOR_PARAMS: dict[str, tuple[Param, ...]] = {
+    "ultralytics": ultralytics_detector.PARAMS,
+    "motion": motion_detector.PARAMS,
+    "external": external_detector.PARAMS,
+}
+EMBEDDER_PARAMS: dict[str, tuple[Param, ...]] = {
+    "none": (),
+    "histogram": histogram_embedder.PARAMS,
+    "torch": torch_embedder.PARAMS,
+    "onnx": onnx_embedder.PARAMS,
+}
+MOTION_ESTIMATOR_PARAMS: tuple[Param, ...] = camera_motion.PARAMS
+
+
+def _split_backend(config: Mapping[str, Any], choices, what: str) -> tuple[str, dict]:
+    if not isinstance(config, Mapping):
+        raise ValueError(f"{what} config must be a dict, got {type(config).__name__}")
+    if "backend" not in config:
+        raise ValueError(f"{what}: missing key 'backend'; allowed values: {list(choices)}")
+    backend = config["backend"]
+    if backend not in choices:
+        raise ValueError(f"{what}: backend={backend!r} is invalid; allowed values: {list(choices)}")
+    return backend, {k: v for k, v in config.items() if k != "backend"}
+
+
+def build_detector(config: Mapping[str, Any]):
+    """Detector from ``{"backend": "ultralytics" | "motion" | "external", ...parameters}``."""
+    backend, rest = _split_backend(config, DETECTOR_PARAMS, "detector")
+    values = validate(rest, DETECTOR_PARAMS[backend], f"detector ({backend}): ")
+    if backend == "ultralytics":
+        check_device(values["device"], "detector (ultralytics): ")
+        return ultralytics_detector.UltralyticsDetector(**values)
+    if backend == "motion":
+        return motion_detector.MotionDetector(**values)
+    return external_detector.ExternalDetector(**values)
+
+
+def build_embedder(config: Mapping[str, Any]):
+    """Embedder from ``{"backend": "none" | "histogram" | "torch" | "onnx", ...}``; ``none`` gives None."""
+    backend, rest = _split_backend(config, EMBEDDER_PARAMS, "reid")
+    values = validate(rest, EMBEDDER_PARAMS[backend], f"reid ({backend}): ")
+    if backend == "none":
+        return None
+    if backend == "histogram":
+        return histogram_embedder.HistogramEmbedder(**values)
+    check_device(values["device"], f"reid ({backend}): ")
+    if backend == "torch":
+        return torch_embedder.TorchEmbedder(**values)
+    return onnx_embedder.OnnxEmbedder(**values)
+
+
+def build_motion_estimator(config: Mapping[str, Any] | None = None):
+    """Camera motion estimator from a dict of :data:`MOTION_ESTIMATOR_PARAMS` values (all optional)."""
+    values = validate(dict(config or {}), MOTION_ESTIMATOR_PARAMS, "motion_compensation: ")
+    return camera_motion.CameraMotionEstimator(**values)
+
+
+_APPEARANCE_FORMS = "none, histogram, torch:PATH_OR_ARCH, onnx:PATH"
+_DETECTOR_FORMS = "motion, external, ultralytics:PATH"
+
+
+def parse_backend_spec(spec: str, kind: str = "appearance") -> dict[str, Any]:
+    """Turn a command-line backend string into a config dict.
+
+    Parameters
+    ----------
+    spec : str
+        Appearance: ``none``, ``histogram``, ``torch:PATH_OR_ARCH`` or ``onnx:PATH``.
+        Detector (``kind="detector"``): ``motion``, ``external`` or ``ultralytics:PATH``.
+    kind : str
+        ``appearance`` or ``detector``.
+
+    Returns
+    -------
+    dict
+        ``{"backend": name}`` plus ``{"model": value}`` for the forms with a colon.
+    """
+    if kind == "appearance":
+        bare, with_model, forms = ("none", "histogram"), ("torch", "onnx"), _APPEARANCE_FORMS
+    elif kind == "detector":
+        bare, with_model, forms = ("motion", "external"), ("ultralytics",), _DETECTOR_FORMS
+    else:
+        raise ValueError(f"kind={kind!r} is invalid; allowed values: 'appearance', 'detector'")
+    name, sep, value = spec.partition(":")
+    if not sep and name in bare:
+        return {"backend": name}
+    if sep and name in with_model and value:
+        return {"backend": name, "model": value}
+    raise ValueError(f"{kind} backend {spec!r} is invalid; allowed forms: {forms}")

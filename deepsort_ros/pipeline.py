@@ -1,0 +1,229 @@
+"""One frame in, tracks out: detector, appearance embedder, camera motion and tracker together.
+
+The ROS node and the offline tools are both built on :class:`Pipeline`, so every consumer runs the
+same per-frame code. No ROS here.
+
+Config (plain dict, e.g. from the node's parameters or ``deepsort-track`` flags)::
+
+    {"detector": {"backend": "motion", ...},     # ultralytics | motion | external (required)
+     "reid": {"backend": "histogram", ...},      # none | histogram | torch | onnx (default none)
+     "tracker": {...},                           # TrackerConfig fields (default: all defaults)
+     "motion_compensation": False}               # bool, or a dict of estimator settings (enables it;
+                                                 # an optional "enabled" entry may switch it off)
+
+Detection policy: rows of a detection set with NaN or infinite values, or with non-positive width or
+height (external detectors produce them), are dropped before tracking and counted in
+:attr:`PipelineResult.dropped_detections`; a malformed set (wrong shapes or lengths) raises ValueError.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from deepsort_ros.core import Tracker, TrackerConfig, Tracks
+from deepsort_ros.perception import build_detector, build_embedder, build_motion_estimator
+
+LOGGER = logging.getLogger(__name__)
+
+CONFIG_KEYS = ("detector", "reid", "tracker", "motion_compensation")
+STAGES = ("detect", "embed", "motion", "track")
+
+
+@dataclass
+class PipelineResult:
+    """What one :meth:`Pipeline.process` call produced.
+
+    Attributes
+    ----------
+    tracks : Tracks
+        The tracker's report for this frame.
+    timings_ms : dict
+        Milliseconds per stage: ``detect``, ``embed``, ``motion``, ``track`` (0 for a skipped stage).
+    class_names : list of str
+        Names of the class indices in ``tracks.classes``.
+    detections : tuple
+        ``(boxes_xyxy (N, 4) float32, scores (N,) float32, classes (N,) int64)`` that were tracked.
+    dropped_detections : int
+        Detections dropped for NaN/infinite values or non-positive size.
+    warp : ndarray or None
+        (2, 3) camera motion applied this frame, when motion compensation is on.
+    """
+
+    tracks: Tracks
+    timings_ms: dict[str, float]
+    class_names: list[str]
+    detections: tuple[np.ndarray, np.ndarray, np.ndarray]
+    dropped_detections: int = 0
+    warp: np.ndarray | None = field(default=None)
+
+
+def sanitise_detections(boxes_xyxy, scores, classes=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
+    """Check a detection set and drop unusable rows.
+
+    Parameters
+    ----------
+    boxes_xyxy : array_like
+        (N, 4) corners in pixels.
+    scores : array_like
+        (N,) confidences.
+    classes : array_like, optional
+        (N,) integer classes; all 0 when None.
+
+    Returns
+    -------
+    tuple
+        ``((boxes float32, scores float32, classes int64), dropped_count)``.
+
+    Raises
+    ------
+    ValueError
+        When shapes or lengths do not fit together.
+    """
+    boxes = np.asarray(boxes_xyxy, dtype=np.float32)
+    boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"detections: boxes must have shape (N, 4), got {boxes.shape}")
+    n = len(boxes)
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if len(scores) != n:
+        raise ValueError(f"detections: {n} boxes but {len(scores)} scores")
+    if classes is None:
+        classes = np.zeros(n, dtype=np.int64)
+    else:
+        classes = np.asarray(classes).reshape(-1)
+        if len(classes) != n:
+            raise ValueError(f"detections: {n} boxes but {len(classes)} classes")
+        if n and not np.issubdtype(classes.dtype, np.integer):
+            if not (np.isfinite(classes).all() and (classes == np.round(classes)).all()):
+                raise ValueError("detections: classes must be integers")
+        classes = classes.astype(np.int64)
+    keep = np.isfinite(boxes).all(axis=1) & np.isfinite(scores) \
+        & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    dropped = int(n - np.count_nonzero(keep))
+    if dropped:
+        boxes, scores, classes = boxes[keep], scores[keep], classes[keep]
+    return (boxes, scores, classes), dropped
+
+
+def _motion_settings(value: Any) -> dict | None:
+    """Estimator settings for the ``motion_compensation`` entry, or None when it is off."""
+    if isinstance(value, bool):
+        return {} if value else None
+    if isinstance(value, Mapping):
+        settings = dict(value)
+        enabled = settings.pop("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ValueError(f"motion_compensation.enabled={enabled!r} is invalid: expected bool")
+        return settings if enabled else None
+    raise ValueError(f"motion_compensation={value!r} is invalid: expected a bool or a dict of estimator settings")
+
+
+class Pipeline:
+    """Detector, embedder, optional camera motion estimator and tracker, run frame by frame.
+
+    Parameters
+    ----------
+    detector : object
+        Has ``detect(images)`` and ``class_names`` (see :mod:`deepsort_ros.perception`).
+    tracker : Tracker
+    embedder : object, optional
+        Has ``embed(bgr, boxes)``; None tracks by motion alone.
+    motion_estimator : object, optional
+        Has ``estimate(bgr, boxes)``; None for fixed cameras.
+    """
+
+    def __init__(self, detector, tracker: Tracker, embedder=None, motion_estimator=None):
+        self.detector = detector
+        self.tracker = tracker
+        self.embedder = embedder
+        self.motion_estimator = motion_estimator
+        self.external = bool(getattr(detector, "external", False))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Pipeline":
+        """Build every stage from a plain dict (see the module docstring).
+
+        Raises
+        ------
+        ValueError
+            Naming the bad key or value (unknown top-level keys included).
+        """
+        if not isinstance(config, Mapping):
+            raise ValueError(f"pipeline config must be a dict, got {type(config).__name__}")
+        unknown = sorted(set(config) - set(CONFIG_KEYS))
+        if unknown:
+            raise ValueError(f"pipeline config: unknown key(s) {unknown}; allowed keys: {list(CONFIG_KEYS)}")
+        if "detector" not in config:
+            raise ValueError("pipeline config: missing key 'detector' (a dict with 'backend': ultralytics, "
+                             "motion or external)")
+        tracker_settings = config.get("tracker") or {}
+        if not isinstance(tracker_settings, Mapping):
+            raise ValueError(f"pipeline config: tracker must be a dict of TrackerConfig fields, got {tracker_settings!r}")
+        motion = _motion_settings(config.get("motion_compensation", False))
+        # Cheap checks first, so a bad tracker setting is reported before models load.
+        tracker = Tracker(TrackerConfig.from_dict(dict(tracker_settings)))
+        estimator = build_motion_estimator(motion) if motion is not None else None
+        detector = build_detector(config["detector"])
+        embedder = build_embedder(config.get("reid") or {"backend": "none"})
+        return cls(detector, tracker, embedder=embedder, motion_estimator=estimator)
+
+    @property
+    def class_names(self) -> list[str]:
+        """Names of the detector's class indices."""
+        return list(self.detector.class_names)
+
+    def process(self, bgr: np.ndarray, timestamp: float | None = None, detections=None) -> PipelineResult:
+        """Track one frame.
+
+        Parameters
+        ----------
+        bgr : ndarray
+            BGR uint8 image (H, W, 3).
+        timestamp : float, optional
+            Seconds; must increase from call to call when given.
+        detections : tuple, optional
+            ``(boxes_xyxy, scores, classes)`` (classes may be None) from an outside detector; required
+            with the ``external`` backend, and used instead of the detector when given with another.
+
+        Returns
+        -------
+        PipelineResult
+        """
+        if not isinstance(bgr, np.ndarray) or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
+            raise ValueError(f"pipeline: expected a BGR uint8 image (H, W, 3), got "
+                             f"{getattr(bgr, 'dtype', type(bgr).__name__)} {getattr(bgr, 'shape', '')}")
+        timings = dict.fromkeys(STAGES, 0.0)
+        start = time.perf_counter()
+        if detections is None:
+            if self.external:
+                raise ValueError("pipeline: the external detector backend needs detections=(boxes, scores, classes)")
+            detections = self.detector.detect([bgr])[0]
+        elif len(detections) not in (2, 3):
+            raise ValueError("pipeline: detections must be (boxes_xyxy, scores) or (boxes_xyxy, scores, classes)")
+        (boxes, scores, classes), dropped = sanitise_detections(*detections)
+        if dropped:
+            LOGGER.debug("dropped %d detection(s) with NaN/infinite values or non-positive size", dropped)
+        now = time.perf_counter()
+        timings["detect"], start = (now - start) * 1e3, now
+
+        features = None
+        if self.embedder is not None:
+            features = self.embedder.embed(bgr, boxes)
+            now = time.perf_counter()
+            timings["embed"], start = (now - start) * 1e3, now
+
+        warp = None
+        if self.motion_estimator is not None:
+            warp = self.motion_estimator.estimate(bgr, boxes)
+            now = time.perf_counter()
+            timings["motion"], start = (now - start) * 1e3, now
+
+        tracks = self.tracker.update(boxes, scores, features=features, classes=classes, timestamp=timestamp,
+                                     warp=warp)
+        timings["track"] = (time.perf_counter() - start) * 1e3
+        return PipelineResult(tracks=tracks, timings_ms=timings, class_names=self.class_names,
+                              detections=(boxes, scores, classes), dropped_detections=dropped, warp=warp)

@@ -1,0 +1,271 @@
+"""The tracker node's ROS parameters: one spec list that declares, documents and validates them.
+
+``tracker.*`` parameters are derived from the fields of :class:`deepsort_ros.core.TrackerConfig` and the
+backend parameters from the perception backends' ``PARAMS`` (see :mod:`deepsort_ros.ros.pipeline_config`),
+so the node always exposes exactly what the layers below accept, with their descriptions and ranges.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+from rclpy.exceptions import ParameterException
+from rclpy.parameter import Parameter
+
+from deepsort_ros.core import TrackerConfig
+
+_ROS_TYPES = {
+    bool: ParameterType.PARAMETER_BOOL,
+    int: ParameterType.PARAMETER_INTEGER,
+    float: ParameterType.PARAMETER_DOUBLE,
+    str: ParameterType.PARAMETER_STRING,
+    list: ParameterType.PARAMETER_STRING_ARRAY,
+}
+_UNSET_TYPES = {list: Parameter.Type.STRING_ARRAY, str: Parameter.Type.STRING}
+# rcl_interfaces ranges are doubles / int64; wider bounds are clipped to what the message can hold.
+_INT64_MAX = 2**63 - 1
+
+# Tracker settings the Tracker reads only when it is built (Kalman model, appearance memory): changing
+# them would need a new tracker and lose every track, so they are fixed after start.
+TRACKER_BUILD_TIME_FIELDS = frozenset({
+    "state_space", "std_weight_position", "std_weight_velocity", "confidence_scaled_noise",
+    "std_weight_measurement", "appearance_update", "ema_alpha", "gallery_budget",
+})
+
+
+class ParameterError(ValueError):
+    """A parameter value the node cannot start with or cannot accept."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One node parameter.
+
+    Attributes
+    ----------
+    name : str
+        Full ROS name, e.g. ``tracker.max_age``.
+    default : Any
+        Default value; None declares the parameter unset (optional list or string).
+    kind : type
+        bool, int, float, str or list (list of strings).
+    description : str
+        Shown by ``ros2 param describe``.
+    range : tuple, optional
+        Inclusive (low, high) for numbers.
+    choices : tuple, optional
+        Allowed values for strings.
+    read_only : bool
+        Fixed after start (models, backends, subscriptions).
+    """
+
+    name: str
+    default: Any
+    kind: type
+    description: str
+    range: tuple | None = None
+    choices: tuple | None = None
+    read_only: bool = False
+
+    def descriptor(self) -> ParameterDescriptor:
+        """The ParameterDescriptor declared with this parameter."""
+        descriptor = ParameterDescriptor(name=self.name, type=_ROS_TYPES[self.kind], read_only=self.read_only)
+        description = self.description
+        if self.choices is not None and self.kind is str:
+            description += f" [{' | '.join(map(str, self.choices))}]"
+            descriptor.additional_constraints = "one of: " + ", ".join(map(str, self.choices))
+        descriptor.description = description
+        if self.range is not None and self.kind is float:
+            descriptor.floating_point_range = [FloatingPointRange(
+                from_value=_finite(self.range[0], -1e308), to_value=_finite(self.range[1], 1e308), step=0.0)]
+        elif self.range is not None and self.kind is int:
+            descriptor.integer_range = [IntegerRange(
+                from_value=int(max(self.range[0], -_INT64_MAX)), to_value=int(min(self.range[1], _INT64_MAX)),
+                step=1)]
+        return descriptor
+
+    def type_problem(self, value: Any) -> str | None:
+        """Why ``value`` has the wrong type for this parameter, or None."""
+        if self.kind is list:
+            ok = isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+        elif self.kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.kind)
+        if ok:
+            return None
+        expected = {bool: "a bool", int: "an integer", float: "a double", str: "a string",
+                    list: "a list of strings"}[self.kind]
+        hint = f" (write {float(value)!r})" if self.kind is float and isinstance(value, int) else ""
+        return f"{self.name}={value!r} must be {expected}{hint}"
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed, or None when it is (types are enforced by ROS already)."""
+        if value is None:
+            return None
+        if self.choices is not None and value not in self.choices:
+            return f"{self.name}={value!r} is not one of {', '.join(map(repr, self.choices))}"
+        if self.range is not None and self.kind in (int, float) and not self.range[0] <= value <= self.range[1]:
+            return f"{self.name}={value!r} is outside the allowed range [{self.range[0]}, {self.range[1]}]"
+        return None
+
+
+def _finite(value: float, fallback: float) -> float:
+    return fallback if value is None or math.isinf(value) else float(value)
+
+
+def spec_from_param(name: str, param: Any, read_only: bool) -> ParameterSpec:
+    """A ParameterSpec from a perception backend's ``Param`` (see ``deepsort_ros.perception.params``)."""
+    choices = param.choices
+    # ROS cannot declare an empty array with a type; an unset STRING_ARRAY stands for "empty".
+    default = None if param.kind is list and not param.default else param.default
+    return ParameterSpec(name, default, param.kind, param.description,
+                         range=param.range, choices=tuple(choices) if choices is not None else None,
+                         read_only=read_only)
+
+
+def node_specs() -> list[ParameterSpec]:
+    """Parameters of the node itself (transport, backends, publishing), independent of the backends."""
+    return [
+        ParameterSpec("image_transport", "raw", str, "Image input: 'raw' subscribes image (sensor_msgs/Image), "
+                      "'compressed' subscribes image/compressed (sensor_msgs/CompressedImage)",
+                      choices=("raw", "compressed"), read_only=True),
+        ParameterSpec("qos.reliability", "best_effort", str, "Reliability of the image and detections "
+                      "subscriptions: best_effort (sensor data, cameras) or reliable (bag replay)",
+                      choices=("best_effort", "reliable"), read_only=True),
+        ParameterSpec("qos.depth", 1, int, "Queue depth of the image and detections subscriptions (the node "
+                      "always processes the newest frame)", range=(1, 1000), read_only=True),
+        ParameterSpec("detector.backend", "motion", str, "Detector: ultralytics (YOLO weights in "
+                      "detector.model), motion (background subtraction, no weights, fixed camera) or external "
+                      "(track vision_msgs/Detection2DArray from the detections topic)",
+                      choices=("ultralytics", "motion", "external"), read_only=True),
+        ParameterSpec("detector.model", "", str, "Detector weights file (ultralytics .pt/.onnx/.engine); "
+                      "unused by the motion and external backends", read_only=True),
+        ParameterSpec("detector.device", "auto", str, "Where the detector runs: auto, cpu, cuda or cuda:N",
+                      read_only=True),
+        ParameterSpec("detector.confidence", 0.25, float, "Detector score threshold (ultralytics); tracks use "
+                      "tracker.min_score and tracker.high_score on top", range=(0.0, 1.0), read_only=True),
+        ParameterSpec("detector.classes", None, list, "Class names or indices to detect, e.g. ['person', "
+                      "'car']; unset: all classes", read_only=True),
+        ParameterSpec("reid.backend", "histogram", str, "Appearance features: torch (ReID weights in "
+                      "reid.model), onnx (reid.model), histogram (colour histograms, no weights) or none "
+                      "(motion only)", choices=("torch", "onnx", "histogram", "none"), read_only=True),
+        ParameterSpec("reid.model", "", str, "ReID weights file or architecture for the torch and onnx "
+                      "backends", read_only=True),
+        ParameterSpec("reid.device", "auto", str, "Where the ReID network runs: auto, cpu, cuda or cuda:N",
+                      read_only=True),
+        ParameterSpec("motion_compensation", False, bool, "Estimate camera motion between frames and warp "
+                      "the tracks with it (moving robots)", read_only=True),
+        ParameterSpec("publish_annotated", True, bool, "Publish tracks/image (drawn only while someone "
+                      "subscribes)"),
+        ParameterSpec("annotation.trail_length", 30, int, "Points in each track's trail on tracks/image "
+                      "(0: no trails)", range=(0, 1000)),
+        ParameterSpec("class_id_format", "name", str, "What results[0].hypothesis.class_id holds in tracks: "
+                      "the class name or the class index as a decimal string", choices=("name", "index")),
+        ParameterSpec("sync.queue_size", 30, int, "External mode: images and detection arrays kept while "
+                      "waiting for their partner with the same stamp", range=(1, 1000), read_only=True),
+        ParameterSpec("time_jump_reset_s", 1.0, float, "A stamp this many seconds older than the previous one "
+                      "(a bag replay restarting) starts new tracks instead of being skipped as out of order; 0: "
+                      "always skip", range=(0.0, 1e6)),
+        ParameterSpec("diagnostics.warn_drop_ratio", 0.5, float, "Diagnostics turn WARN when more than this "
+                      "fraction of the input frames of the last second was dropped (the node falls behind)",
+                      range=(0.0, 1.0)),
+    ]
+
+
+def tracker_specs() -> list[ParameterSpec]:
+    """``tracker.*`` parameters, one per TrackerConfig field (bool choices are left to the ROS type)."""
+    specs = []
+    for field in TrackerConfig.field_specs():
+        kind = {"bool": bool, "int": int, "float": float, "str": str}[field["type"]]
+        choices = field.get("choices") if kind is not bool else None
+        specs.append(ParameterSpec(f"tracker.{field['name']}", field["default"], kind, field["description"],
+                                   range=field.get("range"), choices=choices,
+                                   read_only=field["name"] in TRACKER_BUILD_TIME_FIELDS))
+    return specs
+
+
+def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
+    """Declare every spec on ``node`` and return the effective values (overrides applied).
+
+    Raises
+    ------
+    ParameterError
+        One line naming the parameter and the problem: wrong type, or a value outside its range or
+        choices.
+    """
+    values = {}
+    # rclpy keeps the overrides (-p and parameter files) only in this attribute; checking them first gives
+    # one plain sentence instead of rclpy's exception text.
+    overrides = getattr(node, "_parameter_overrides", {})
+    for spec in specs:
+        if spec.name in overrides:
+            override = overrides[spec.name].value
+            problem = spec.type_problem(override) or spec.problem(override)
+            if problem:
+                raise ParameterError(f"bad parameter {problem}")
+        default = _UNSET_TYPES[spec.kind] if spec.default is None else spec.default
+        try:
+            parameter = node.declare_parameter(spec.name, default, spec.descriptor())
+        except ParameterException as error:
+            raise ParameterError(f"bad parameter {spec.name}: {' '.join(str(error).split())}") from None
+        values[spec.name] = parameter.value
+        problem = spec.problem(parameter.value)
+        if problem:
+            raise ParameterError(f"bad parameter {problem}")
+    return values
+
+
+def check_overrides_declared(node: Any) -> None:
+    """Raise ParameterError for overrides (``-p`` or parameter files) of parameters ``node`` lacks.
+
+    rclpy silently ignores those, so a typo in a parameter file would otherwise go unnoticed.
+    """
+    # rclpy keeps the overrides it was given only in this attribute; qos_overrides.* are declared lazily.
+    overrides = getattr(node, "_parameter_overrides", {})
+    unknown = sorted(name for name in overrides
+                     if not node.has_parameter(name) and not name.startswith("qos_overrides."))
+    if unknown:
+        close = sorted({name for name in node._parameters if name.rsplit(".", 1)[-1] in
+                        {u.rsplit(".", 1)[-1] for u in unknown}})
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}{hint}")
+
+
+def tracker_config(values: Mapping[str, Any]) -> TrackerConfig:
+    """The TrackerConfig the ``tracker.*`` entries of ``values`` describe (validated)."""
+    return TrackerConfig.from_dict({name[len("tracker."):]: value for name, value in values.items()
+                                    if name.startswith("tracker.")})
+
+
+def check_change(specs: Mapping[str, ParameterSpec], values: Mapping[str, Any],
+                 changes: Mapping[str, Any]) -> str | None:
+    """Why a run-time change must be rejected, or None when it can be applied.
+
+    Parameters
+    ----------
+    specs : mapping
+        Parameter name -> spec.
+    values : mapping
+        Current values.
+    changes : mapping
+        Requested new values by name.
+    """
+    for name, value in changes.items():
+        spec = specs.get(name)
+        if spec is None:
+            return f"{name} is not a parameter of this node"
+        if spec.read_only:
+            return f"{name} is read-only (set it at start)"
+        problem = spec.problem(value)
+        if problem:
+            return problem
+    if any(name.startswith("tracker.") for name in changes):
+        try:
+            tracker_config({**values, **changes})
+        except ValueError as error:
+            return str(error)
+    return None

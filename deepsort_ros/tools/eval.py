@@ -1,0 +1,264 @@
+"""``deepsort-eval``: run the tracker on a MOTChallenge sequence and score it with TrackEval.
+
+Usage::
+
+    deepsort-eval SEQ_DIR [--frames VIDEO_OR_IMAGE_DIR] [--features NPY | --appearance BACKEND]
+                  [--config KEY=VALUE ...] [--out DIR] [--plot]
+    deepsort-eval --compare RUN1.json RUN2.json ... --out DIR
+
+The last line on stdout is one JSON object with HOTA, DetA, AssA, MOTA, IDF1 (percent), IDSW and
+ms_per_frame (median tracker-only time per frame). ``--out`` also writes ``results.txt`` (MOT format) and
+``metrics.json``; ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png`` from several
+``metrics.json`` files.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deepsort_ros.core import Tracker, TrackerConfig
+from deepsort_ros.tools import mot
+
+SUMMARY_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """``["key=value", ...]`` to a dict; values are read as JSON when they parse (numbers, true/false)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
+        try:
+            overrides[key] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[key] = text
+    return overrides
+
+
+def iter_frames(source: str | Path):
+    """Yield BGR frames of a video file or of the images of a folder (sorted by name)."""
+    import cv2  # OpenCV is only needed when appearance is computed from frames.
+
+    source = Path(source)
+    if source.is_dir():
+        images = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {source}")
+        for path in images:
+            frame = cv2.imread(str(path))
+            if frame is None:
+                raise ValueError(f"cannot read image {path}")
+            yield frame
+        return
+    if not source.is_file():
+        raise ValueError(f"frames source {source} not found")
+    capture = cv2.VideoCapture(str(source))
+    if not capture.isOpened():
+        raise ValueError(f"cannot open video {source}")
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+def find_frames(seq_dir: Path, info: mot.SeqInfo) -> Path:
+    """The sequence's own frames: its image folder, else its single video under ``video/``."""
+    image_dir = seq_dir / info.im_dir
+    if image_dir.is_dir():
+        return image_dir
+    videos = sorted((seq_dir / "video").glob("*.*")) if (seq_dir / "video").is_dir() else []
+    if len(videos) == 1:
+        return videos[0]
+    raise ValueError(f"no frames for {seq_dir}: pass --frames VIDEO_OR_IMAGE_DIR (needed by --appearance)")
+
+
+def build_appearance(spec: str):
+    """An embedder for a backend spec (``none`` gives None); perception is imported only here."""
+    from deepsort_ros.perception import build_embedder, parse_backend_spec
+
+    return build_embedder(parse_backend_spec(spec))
+
+
+def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarray | None = None,
+                 embedder=None, frames: str | Path | None = None, progress: bool = True):
+    """Track a MOT sequence's detections, timestamping frames from ``seqinfo.ini``'s frame rate as a
+    camera driver would.
+
+    Parameters
+    ----------
+    seq_dir : path
+        Folder with ``seqinfo.ini`` and ``det/det.txt``.
+    config : TrackerConfig
+    features : (N, D) array, optional
+        Appearance per det.txt row (file order).
+    embedder : object with ``embed(bgr, boxes_xyxy)``, optional
+        Computes appearance from ``frames`` instead.
+    frames : path, optional
+        Video or image folder, frame i = MOT frame i; required with ``embedder``.
+    progress : bool
+        Show a tqdm bar on stderr.
+
+    Returns
+    -------
+    results : mot.MotRows
+        Reported tracks of every frame.
+    times_ms : (seq_length,) float
+        Tracker-only time per frame.
+    """
+    from tqdm import tqdm
+
+    seq_dir = Path(seq_dir)
+    info = mot.read_seqinfo(seq_dir)
+    detections = mot.read_mot_rows(seq_dir / "det" / "det.txt")
+    if features is not None:
+        if len(features) != len(detections):
+            raise ValueError(f"{len(features)} feature rows for {len(detections)} det.txt rows")
+        features = np.asarray(features)[detections.order]
+    if embedder is not None and frames is None:
+        raise ValueError("an appearance backend needs frames")
+    frame_iter = iter_frames(frames) if embedder is not None else None
+    starts = detections.frame_slices(info.seq_length)
+    tracker = Tracker(config)
+    times_ms = np.zeros(info.seq_length)
+    rows = []
+    for frame in tqdm(range(1, info.seq_length + 1), desc=info.name, unit="frame", disable=not progress,
+                      file=sys.stderr):
+        part = slice(starts[frame], starts[frame + 1])
+        boxes, scores = detections.boxes_xyxy[part], detections.scores[part]
+        frame_features = features[part] if features is not None else None
+        if frame_iter is not None:
+            image = next(frame_iter, None)
+            if image is None:
+                raise ValueError(f"{frames} ends before frame {frame} of {info.seq_length}")
+            frame_features = embedder.embed(image, boxes.astype(np.float32))
+        began = time.perf_counter()
+        tracks = tracker.update(boxes, scores, frame_features, timestamp=(frame - 1) / info.frame_rate)
+        times_ms[frame - 1] = (time.perf_counter() - began) * 1e3
+        rows.append((np.full(len(tracks), frame), tracks.ids, tracks.boxes_xyxy, tracks.scores))
+    frames_col = np.concatenate([r[0] for r in rows]).astype(np.int64)
+    results = mot.MotRows(frames=frames_col, ids=np.concatenate([r[1] for r in rows]),
+                          boxes_xyxy=np.concatenate([r[2] for r in rows]).reshape(-1, 4),
+                          scores=np.concatenate([r[3] for r in rows]), order=np.arange(len(frames_col)))
+    return results, times_ms
+
+
+def evaluate_sequence(seq_dir: str | Path, config: TrackerConfig, features=None, embedder=None, frames=None,
+                      progress: bool = True) -> tuple[dict, mot.MotRows]:
+    """Track and score one sequence; returns (metrics with ``ms_per_frame``, results)."""
+    seq_dir = Path(seq_dir)
+    info = mot.read_seqinfo(seq_dir)
+    results, times_ms = run_sequence(seq_dir, config, features, embedder, frames, progress)
+    metrics = mot.evaluate(mot.read_mot_rows(seq_dir / "gt" / "gt.txt"), results, info.seq_length, info.name)
+    metrics["ms_per_frame"] = round(float(np.median(times_ms)), 4)
+    metrics["ms_per_frame_p95"] = round(float(np.percentile(times_ms, 95)), 4)
+    return metrics, results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepsort-eval",
+        description="Run the tracker on a MOTChallenge sequence and score it with TrackEval (HOTA, CLEAR, "
+                    "Identity); people marked consider=0 and tracker boxes on them (IoU >= 0.5) are not scored. "
+                    "The last stdout line is a JSON summary.",
+        epilog="Example: deepsort-eval data/mot/PETS09-S2L1 --features "
+               "data/mot/PETS09-S2L1/det/features_mobilenetv2_imagenet.npy --out out/pets --plot")
+    parser.add_argument("seq_dir", nargs="?", metavar="SEQ_DIR", help="MOT sequence folder (seqinfo.ini, gt/gt.txt, det/det.txt)")
+    parser.add_argument("--frames", metavar="VIDEO_OR_IMAGE_DIR", help="video file or image folder of the sequence (frame i = MOT frame i); "
+                                         "default: the sequence's image folder or its only video/*")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--features", metavar="NPY", help=".npy appearance features, one row per det.txt row")
+    source.add_argument("--appearance", default="none", metavar="BACKEND",
+                        help="appearance backend computed from the frames: none (default, motion only), "
+                             "histogram, torch:PATH_OR_ARCH, onnx:PATH")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="tracker setting override (repeatable), e.g. --config max_age=60")
+    parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots")
+    parser.add_argument("--plot", action="store_true", help="also write timeline.png to --out")
+    parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
+                        help="instead of tracking: bar chart of several metrics.json files into --out")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def _compare(args) -> dict:
+    from deepsort_ros.tools.eval_plots import plot_comparison
+
+    if not args.out:
+        raise ValueError("--compare needs --out DIR for compare.png")
+    runs = {}
+    for path in args.compare:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"metrics file {path} not found")
+        metrics = json.loads(path.read_text())
+        label = metrics.get("name") or path.parent.name or path.stem
+        if label in runs:
+            label = f"{label} ({path})"
+        runs[label] = metrics
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_path = plot_comparison(runs, out / "compare.png")
+    return {"compare": str(plot_path), "runs": {label: {k: m.get(k) for k in SUMMARY_KEYS}
+                                                for label, m in runs.items()}}
+
+
+def _evaluate(args) -> dict:
+    if not args.seq_dir:
+        raise ValueError("SEQ_DIR is required (or use --compare)")
+    if args.plot and not args.out:
+        raise ValueError("--plot needs --out DIR")
+    seq_dir = Path(args.seq_dir)
+    info = mot.read_seqinfo(seq_dir)
+    config = TrackerConfig.from_dict(parse_overrides(args.config))
+    features = embedder = frames = None
+    if args.features:
+        features = mot.load_features(args.features, len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
+    elif args.appearance != "none":
+        embedder = build_appearance(args.appearance)
+        frames = Path(args.frames) if args.frames else find_frames(seq_dir, info)
+    metrics, results = evaluate_sequence(seq_dir, config, features, embedder, frames,
+                                         progress=not args.no_progress)
+    summary = {"sequence": info.name, **{k: metrics[k] for k in SUMMARY_KEYS},
+               "ms_per_frame": metrics["ms_per_frame"]}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        mot.write_results(out / "results.txt", results.frames, results.ids, results.boxes_xyxy, results.scores)
+        appearance = f"features:{args.features}" if args.features else args.appearance
+        record = {"name": out.name, "sequence": info.name, "appearance": appearance, **metrics,
+                  "tracker_config": config.to_dict()}
+        (out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+        if args.plot:
+            from deepsort_ros.tools.eval_plots import plot_timeline
+
+            gt = mot.read_mot_rows(seq_dir / "gt" / "gt.txt")
+            summary["timeline"] = str(plot_timeline(gt, results, info.seq_length, out / "timeline.png",
+                                                    title=f"{info.name}: HOTA {metrics['HOTA']:.1f}, "
+                                                          f"IDF1 {metrics['IDF1']:.1f}, IDSW {metrics['IDSW']}"))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        summary = _compare(args) if args.compare else _evaluate(args)
+    except ValueError as error:
+        print(f"deepsort-eval: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,441 @@
+"""``deepsort-track``: the tracking pipeline on recordings, without ROS.
+
+Input is a video file, an image folder, a camera index or a ROS 2 bag with an image topic. Output, in
+``--out``, is ``NAME.txt`` (MOTChallenge results), ``NAME.mp4`` (annotated video) and, for bags, ``NAME_tracks/``:
+a copy of the bag with a ``vision_msgs/Detection2DArray`` topic of the tracks added, laid out exactly as the
+ROS node publishes them. Bags are read and written with ``rosbags``, so no ROS install is needed.
+
+Ctrl-C stops early and keeps everything written so far (files closed, bag metadata written).
+
+Examples
+--------
+deepsort-track /usr/share/doc/opencv-doc/examples/data/vtest.avi --out out/track
+deepsort-track recording/ --topic /camera/image_raw --model yolo11n.pt --appearance torch:osnet.pt
+deepsort-track 0 --config tracker.max_age=60 --max-frames 300
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import cv2
+import numpy as np
+
+from deepsort_ros.sources import BagSource, Frame, FrameSource, open_source
+
+LOGGER = logging.getLogger("deepsort-track")
+# This checkout's message definitions, else those an install put beside the interpreter or in ROS prefixes.
+VISION_MSGS_DIRS = (
+    Path(__file__).resolve().parents[2] / "interfaces" / "vision_msgs" / "msg",
+    Path(sys.prefix) / "share" / "vision_msgs" / "msg",
+    *(Path(prefix) / "share" / "vision_msgs" / "msg" for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(
+        os.pathsep) if prefix),
+)
+DETECTION_ARRAY_TYPE = "vision_msgs/msg/Detection2DArray"
+# Same columns and precision as deepsort_ros.tools.mot.write_results, written frame by frame.
+MOT_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1"
+INTERRUPTED_EXIT_CODE = 130
+
+
+def parse_value(text: str) -> Any:
+    """Turn a command-line value into bool, int, float, list or str (``true`` and ``False`` are bools)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Nest ``section.key=value`` strings into a config dict (``motion_compensation=true`` stays top level).
+
+    Raises
+    ------
+    ValueError
+        When an item has no ``=`` or an empty key.
+    """
+    config: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or key.startswith(".") or key.endswith("."):
+            raise ValueError(f"--config {item!r}: expected KEY=VALUE such as tracker.max_age=30")
+        section, dot, name = key.partition(".")
+        if dot:
+            target = config.setdefault(section, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"--config {item!r}: {section} was already given a plain value")
+            target[name] = parse_value(value)
+        else:
+            config[key] = parse_value(value)
+    return config
+
+
+def pipeline_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The Pipeline config dict for the command-line options; ``--config`` items win over the flags."""
+    from deepsort_ros.perception import parse_backend_spec
+
+    backend = args.detector or ("ultralytics" if args.model else "motion")
+    detector: dict[str, Any] = {"backend": backend}
+    if args.model:
+        detector["model"] = args.model
+    for key in ("device", "confidence", "classes"):
+        if getattr(args, key) is not None:
+            detector[key] = getattr(args, key)
+    config: dict[str, Any] = {"detector": detector, "reid": parse_backend_spec(args.appearance),
+                              "tracker": {}, "motion_compensation": args.motion_compensation}
+    for key, value in parse_overrides(args.config).items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key].update(value)
+        else:
+            config[key] = value
+    return config
+
+
+class MotResultsFile:
+    """MOTChallenge results written one frame at a time, so an interrupted run keeps its rows."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.rows = 0
+        self._file: TextIO = path.open("w", encoding="ascii")
+
+    def write(self, frame_number: int, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray) -> None:
+        """Append the tracks of one frame (``frame_number`` counts from 1)."""
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        if not len(boxes):
+            return
+        table = np.column_stack([np.full(len(boxes), frame_number), ids, boxes[:, :2],
+                                 boxes[:, 2:] - boxes[:, :2], scores])
+        np.savetxt(self._file, table, fmt=MOT_FORMAT)
+        self._file.flush()
+        self.rows += len(boxes)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class AnnotatedVideo:
+    """An mp4 (OpenCV ``mp4v``) opened with the size of the first frame it gets."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path = path
+        self.fps = fps
+        self.frames = 0
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, bgr: np.ndarray) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._size = (bgr.shape[1], bgr.shape[0])
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._size)
+            if not self._writer.isOpened():
+                raise ValueError(f"OpenCV cannot write an mp4v video to {self.path}")
+        if (bgr.shape[1], bgr.shape[0]) != self._size:
+            # A video has one size; later frames of another size are scaled to it.
+            bgr = cv2.resize(bgr, self._size, interpolation=cv2.INTER_AREA)
+        self._writer.write(bgr)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+def class_labels(class_names: list[str], classes: np.ndarray) -> list[str]:
+    """Class names for class indices (the index as text when the detector has no name for it)."""
+    count = len(class_names)
+    return [class_names[c] if 0 <= c < count else str(c) for c in np.asarray(classes, np.int64).tolist()]
+
+
+def vision_typestore():
+    """The ROS 2 Kilted typestore plus vision_msgs, registered from its ``.msg`` files (no ROS needed).
+
+    Raises
+    ------
+    ValueError
+        When no folder of :data:`VISION_MSGS_DIRS` has the vision_msgs definitions.
+    """
+    from rosbags.typesys import get_types_from_msg
+
+    from deepsort_ros.sources import bag_typestore
+
+    msg_dir = next((d for d in VISION_MSGS_DIRS if (d / "Detection2DArray.msg").is_file()), None)
+    if msg_dir is None:
+        raise ValueError("vision_msgs message definitions (Detection2DArray.msg) not found in "
+                         + ", ".join(map(str, VISION_MSGS_DIRS)))
+    types: dict = {}
+    for msg_file in sorted(msg_dir.glob("*.msg")):
+        types.update(get_types_from_msg(msg_file.read_text(encoding="utf-8"), f"vision_msgs/msg/{msg_file.stem}"))
+    typestore = bag_typestore()
+    typestore.register(types)
+    return typestore
+
+
+class DetectionArrayBuilder:
+    """Builds ``vision_msgs/Detection2DArray`` messages for rosbags, as the node publishes them.
+
+    One Detection2D per track with the image's header, ``id`` = track id in decimal,
+    ``bbox.center.position`` / ``size_x`` / ``size_y`` in image pixels and ``results[0].hypothesis`` =
+    (class label, detection score).
+    """
+
+    def __init__(self, typestore: Any, class_names: list[str]):
+        types = typestore.types
+        self.class_names = list(class_names)
+        self._array = types[DETECTION_ARRAY_TYPE]
+        self._detection = types["vision_msgs/msg/Detection2D"]
+        self._result = types["vision_msgs/msg/ObjectHypothesisWithPose"]
+        self._hypothesis = types["vision_msgs/msg/ObjectHypothesis"]
+        self._bbox = types["vision_msgs/msg/BoundingBox2D"]
+        self._pose2d = types["vision_msgs/msg/Pose2D"]
+        self._point2d = types["vision_msgs/msg/Point2D"]
+        self._header = types["std_msgs/msg/Header"]
+        self._time = types["builtin_interfaces/msg/Time"]
+        geometry = {name: types[f"geometry_msgs/msg/{name}"] for name in
+                    ("PoseWithCovariance", "Pose", "Point", "Quaternion")}
+        # The pose of a 2D detection is unknown: identity pose, zero covariance (shared, never mutated).
+        self._pose = geometry["PoseWithCovariance"](
+            pose=geometry["Pose"](position=geometry["Point"](x=0.0, y=0.0, z=0.0),
+                                  orientation=geometry["Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0)),
+            covariance=np.zeros(36, dtype=np.float64))
+
+    def build(self, stamp_sec: int, stamp_nanosec: int, frame_id: str, tracks: Any) -> Any:
+        """The message for one frame's tracks (an empty array when there are none)."""
+        header = self._header(stamp=self._time(sec=stamp_sec, nanosec=stamp_nanosec), frame_id=frame_id)
+        boxes = np.asarray(tracks.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        centres = ((boxes[:, :2] + boxes[:, 2:]) * 0.5).tolist()
+        sizes = (boxes[:, 2:] - boxes[:, :2]).tolist()
+        detections = [
+            self._detection(
+                header=header,
+                results=[self._result(hypothesis=self._hypothesis(class_id=label, score=score), pose=self._pose)],
+                bbox=self._bbox(center=self._pose2d(position=self._point2d(x=centre[0], y=centre[1]), theta=0.0),
+                                size_x=size[0], size_y=size[1]),
+                id=str(track_id))
+            for track_id, centre, size, label, score in zip(
+                np.asarray(tracks.ids).tolist(), centres, sizes, class_labels(self.class_names, tracks.classes),
+                np.asarray(tracks.scores, dtype=np.float64).tolist())
+        ]
+        return self._array(header=header, detections=detections)
+
+
+def bag_storage_plugin(path: Path):
+    """The rosbags storage plugin of an input bag (MCAP bags are copied as MCAP, others as SQLite)."""
+    from rosbags.rosbag2 import StoragePlugin
+
+    files = [path] if path.is_file() else list(path.iterdir())
+    return StoragePlugin.MCAP if any(f.suffix == ".mcap" for f in files) else StoragePlugin.SQLITE3
+
+
+class TrackedBagCopy:
+    """A copy of an input bag with a tracks topic added beside its images.
+
+    Parameters
+    ----------
+    source : BagSource
+        The open input bag.
+    path : Path
+        Folder of the new bag; must not exist.
+    tracks_topic : str
+        Topic of the added ``vision_msgs/msg/Detection2DArray`` messages.
+    class_names : list of str
+        Detector class names for ``results[0].hypothesis.class_id``.
+    """
+
+    def __init__(self, source: BagSource, path: Path, tracks_topic: str, class_names: list[str]):
+        from rosbags.interfaces import MessageDefinitionFormat
+        from rosbags.rosbag2 import Writer
+
+        self.typestore = vision_typestore()
+        self.builder = DetectionArrayBuilder(self.typestore, class_names)
+        self.path = path
+        self.messages = 0
+        self._writer = Writer(path, version=Writer.VERSION_LATEST, storage_plugin=bag_storage_plugin(source.path))
+        self._writer.open()
+        self._connections: dict[int, Any] = {}
+        try:
+            for connection in source.reader.connections:
+                ext = connection.ext
+                if connection.msgdef.format != MessageDefinitionFormat.NONE and connection.digest:
+                    definition = {"msgdef": connection.msgdef.data, "rihs01": connection.digest}
+                elif connection.msgtype in self.typestore.types:
+                    definition = {"typestore": self.typestore}
+                else:
+                    LOGGER.warning("not copying topic %s: its type %s has no definition in the bag",
+                                   connection.topic, connection.msgtype)
+                    continue
+                self._connections[connection.id] = self._writer.add_connection(
+                    connection.topic, connection.msgtype, serialization_format=ext.serialization_format,
+                    offered_qos_profiles=ext.offered_qos_profiles, **definition)
+            self._tracks = self._writer.add_connection(tracks_topic, DETECTION_ARRAY_TYPE, typestore=self.typestore)
+        except BaseException:
+            self._writer.close()
+            raise
+
+    def copy(self, connection: Any, log_time_ns: int, rawdata: bytes) -> None:
+        """Copy one message of the input bag unchanged."""
+        target = self._connections.get(connection.id)
+        if target is not None:
+            self._writer.write(target, log_time_ns, rawdata)
+
+    def write_tracks(self, frame: Frame, tracks: Any) -> None:
+        """Add the tracks of a bag frame, stamped and timed like its image."""
+        header = frame.header
+        msg = self.builder.build(header.stamp_sec, header.stamp_nanosec, header.frame_id, tracks)
+        self._writer.write(self._tracks, header.log_time_ns,
+                           self.typestore.serialize_cdr(msg, DETECTION_ARRAY_TYPE))
+        self.messages += 1
+
+    def close(self) -> None:
+        """Write the bag's metadata; the bag is readable after this, also after an interruption."""
+        self._writer.close()
+
+
+class TrackingRun:
+    """Runs a Pipeline over a source and writes the outputs frame by frame."""
+
+    def __init__(self, pipeline: Any, source: FrameSource, out_dir: Path, write_video: bool):
+        from deepsort_ros.annotate import Annotator
+
+        self.pipeline = pipeline
+        self.results = MotResultsFile(out_dir / f"{source.name}.txt")
+        self.video = AnnotatedVideo(out_dir / f"{source.name}.mp4", source.fps) if write_video else None
+        self.annotator = Annotator()
+        self.frames = 0
+        self.class_names = list(pipeline.class_names)
+
+    def process(self, frame: Frame) -> Any:
+        """Track one frame, write its MOT rows and annotated image, and return its tracks."""
+        tracks = self.pipeline.process(frame.bgr, frame.timestamp_s).tracks
+        self.results.write(frame.index + 1, tracks.ids, tracks.boxes_xyxy, tracks.scores)
+        if self.video is not None:
+            self.video.write(self.annotator.draw(frame.bgr, tracks.ids, tracks.boxes_xyxy,
+                                                 class_labels(self.class_names, tracks.classes)))
+        self.frames += 1
+        return tracks
+
+    def close(self) -> None:
+        self.results.close()
+        if self.video is not None:
+            self.video.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepsort-track",
+        description="Track objects in a video file, image folder, camera or ROS 2 bag without ROS. Writes "
+                    "OUT/NAME.txt (MOT results), OUT/NAME.mp4 (annotated) and, for bags, OUT/NAME_tracks/ "
+                    "(the bag plus a vision_msgs/Detection2DArray tracks topic).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("input", help="video file, image folder, camera index, or ROS 2 bag (folder, .db3 or .mcap)")
+    parser.add_argument("--topic", help="image topic of a bag (sensor_msgs/Image or CompressedImage); may be "
+                                        "omitted when the bag has one image topic")
+    parser.add_argument("--out", type=Path, default=Path("out/track"), help="output folder")
+    parser.add_argument("--detector", choices=("motion", "ultralytics"),
+                        help="detector backend [default: ultralytics with --model, motion otherwise]")
+    parser.add_argument("--model", help="ultralytics weights (.pt, .onnx, .engine) for --detector ultralytics")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N for the networks")
+    parser.add_argument("--confidence", type=float, help="detector score threshold")
+    parser.add_argument("--classes", nargs="+", type=parse_value,
+                        help="keep only these detector classes (names or indices)")
+    parser.add_argument("--appearance", default="histogram",
+                        help="appearance backend: none, histogram, torch:PATH_OR_ARCH or onnx:PATH")
+    parser.add_argument("--motion-compensation", action="store_true", help="compensate camera motion")
+    parser.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                        help="pipeline settings, e.g. tracker.max_age=60 detector.confidence=0.4")
+    parser.add_argument("--fps", type=float, help="source rate for timestamps and the output video "
+                                                  "[default: the source's own, 30 for image folders]")
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--tracks-topic", default="/tracks", help="topic added to the output bag")
+    parser.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output bag")
+    return parser
+
+
+def _iterate(source: FrameSource, bag_copy: TrackedBagCopy | None):
+    """(frame, record) pairs: every bag message when copying a bag (frame None for non-images), else frames."""
+    if bag_copy is None:
+        for frame in source:
+            yield frame, None
+        return
+    for record in source.records():
+        yield record.frame, record
+
+
+def run(args: argparse.Namespace) -> int:
+    """Track ``args.input``; return the exit code (130 when interrupted, outputs kept)."""
+    from tqdm import tqdm
+
+    from deepsort_ros.pipeline import Pipeline
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames {args.max_frames} must be >= 1")
+    config = pipeline_config(args)
+    source = open_source(args.input, topic=args.topic, fps=args.fps)
+    run_state = bag_copy = None
+    interrupted = False
+    try:
+        bag_path = args.out / f"{source.name}_tracks"
+        if isinstance(source, BagSource) and bag_path.exists():
+            if not args.overwrite:
+                raise ValueError(f"output bag {bag_path} exists; remove it or pass --overwrite")
+            shutil.rmtree(bag_path)
+        pipeline = Pipeline.from_config(config)
+        run_state = TrackingRun(pipeline, source, args.out, write_video=not args.no_video)
+        if isinstance(source, BagSource):
+            bag_copy = TrackedBagCopy(source, bag_path, args.tracks_topic, run_state.class_names)
+        total = source.frame_count
+        if args.max_frames is not None:
+            total = min(total or args.max_frames, args.max_frames)
+        with tqdm(total=total, unit="frame", desc=source.name, disable=None) as progress:
+            for frame, record in _iterate(source, bag_copy):
+                if frame is not None and args.max_frames is not None and run_state.frames >= args.max_frames:
+                    break
+                if record is not None:
+                    bag_copy.copy(record.connection, record.log_time_ns, record.rawdata)
+                if frame is None:
+                    continue
+                tracks = run_state.process(frame)
+                if bag_copy is not None:
+                    bag_copy.write_tracks(frame, tracks)
+                progress.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        for closeable in (bag_copy, run_state, source):
+            if closeable is not None:
+                closeable.close()
+    if run_state is not None:
+        written = [str(run_state.results.path)]
+        if run_state.video is not None and run_state.video.frames:
+            written.append(str(run_state.video.path))
+        if bag_copy is not None:
+            written.append(f"{bag_copy.path} ({bag_copy.messages} messages on {args.tracks_topic})")
+        state = "interrupted after" if interrupted else "tracked"
+        print(f"{state} {run_state.frames} frames, {run_state.results.rows} track rows; wrote {', '.join(written)}")
+    return INTERRUPTED_EXIT_CODE if interrupted else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"deepsort-track: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""deepsort-eval on small synthetic MOT sequences whose scores are known, plus its plots."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deepsort_ros.tools import eval as deepsort_eval
+from deepsort_ros.tools import mot
+from deepsort_ros.tools.tracker_timing import time_mot_sequence, time_synthetic
+
+FRAMES, PEOPLE = 30, 3
+
+
+def write_sequence(root, detections_from_gt=True, ignored_person=None):
+    """A 30-frame sequence of 3 people walking right; det.txt copies gt.txt (perfect detections)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "seqinfo.ini").write_text(f"[Sequence]\nname=synthetic\nimDir=img1\nframeRate=10\n"
+                                      f"seqLength={FRAMES}\nimWidth=640\nimHeight=480\nimExt=.jpg\n")
+    gt_lines, det_lines = [], []
+    for frame in range(1, FRAMES + 1):
+        for person in range(1, PEOPLE + 1):
+            left, top = 20 + 4 * frame, 40 + 130 * (person - 1)
+            consider = 0 if person == ignored_person else 1
+            gt_lines.append(f"{frame},{person},{left},{top},40,100,{consider},-1,-1,-1")
+            det_lines.append(f"{frame},-1,{left},{top},40,100,0.95,-1,-1,-1")
+    (root / "gt").mkdir(exist_ok=True)
+    (root / "det").mkdir(exist_ok=True)
+    (root / "gt" / "gt.txt").write_text("\n".join(gt_lines) + "\n")
+    (root / "det" / "det.txt").write_text("\n".join(det_lines if detections_from_gt else []) + "\n")
+    features = np.repeat(np.eye(PEOPLE, 16, dtype=np.float32)[None], FRAMES, axis=0).reshape(-1, 16)
+    np.save(root / "det" / "features.npy", features)
+    return root
+
+
+def run_cli(capsys, *argv):
+    code = deepsort_eval.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out.strip().splitlines(), captured.err
+
+
+def test_perfect_detections_score_100(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq")
+    code, lines, _ = run_cli(capsys, seq, "--config", "n_init=1", "--config", "output_box=detection",
+                             "--no-progress")
+    assert code == 0
+    summary = json.loads(lines[-1])
+    for key in ("HOTA", "DetA", "AssA", "MOTA", "IDF1"):
+        assert summary[key] == pytest.approx(100.0), key
+    assert summary["IDSW"] == 0
+    assert summary["ms_per_frame"] > 0
+
+
+def test_unreported_tentative_frames_cost_exactly_their_misses(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq")
+    code, lines, _ = run_cli(capsys, seq, "--features", seq / "det" / "features.npy", "--config", "n_init=3",
+                             "--config", "output_box=detection", "--no-progress")
+    summary = json.loads(lines[-1])
+    found = PEOPLE * (FRAMES - 2)                             # the first 2 frames of each person are tentative
+    assert code == 0 and summary["IDSW"] == 0
+    assert summary["IDF1"] == pytest.approx(100 * 2 * found / (PEOPLE * FRAMES + found), abs=1e-3)
+    assert summary["MOTA"] == pytest.approx(100 * found / (PEOPLE * FRAMES), abs=1e-3)
+
+
+def test_out_writes_results_and_metrics(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq", ignored_person=2)
+    out = tmp_path / "out"
+    code, lines, _ = run_cli(capsys, seq, "--config", "n_init=1", "--out", out, "--no-progress")
+    assert code == 0
+    results = mot.read_mot_rows(out / "results.txt")
+    assert len(results) == PEOPLE * FRAMES and len(np.unique(results.ids)) == PEOPLE
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["FP"] == 0 and metrics["gt_ids"] == PEOPLE - 1  # the ignored person is not a false positive
+    assert metrics["tracker_config"]["n_init"] == 1
+    assert json.loads(lines[-1])["HOTA"] == metrics["HOTA"]
+
+
+def test_plot_and_compare_write_pngs(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq")
+    for name, n_init in (("fast", 1), ("slow", 5)):
+        code, _, _ = run_cli(capsys, seq, "--config", f"n_init={n_init}", "--out", tmp_path / name, "--plot",
+                             "--no-progress")
+        assert code == 0
+        png = tmp_path / name / "timeline.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    code, lines, _ = run_cli(capsys, "--compare", tmp_path / "fast" / "metrics.json",
+                             tmp_path / "slow" / "metrics.json", "--out", tmp_path / "cmp")
+    assert code == 0
+    summary = json.loads(lines[-1])
+    assert set(summary["runs"]) == {"fast", "slow"}
+    assert summary["runs"]["fast"]["IDF1"] > summary["runs"]["slow"]["IDF1"]
+    png = tmp_path / "cmp" / "compare.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--config", "max_age=-1"], "max_age"),
+    (["--config", "bogus=1"], "bogus"),
+    (["--plot"], "--out"),
+    (["--features", "missing.npy"], "not found"),
+])
+def test_errors_exit_2_with_a_message(tmp_path, capsys, extra, message):
+    seq = write_sequence(tmp_path / "seq")
+    code, _, err = run_cli(capsys, seq, *extra, "--no-progress")
+    assert code == 2 and message in err
+
+
+def test_features_must_align_with_det_rows(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq")
+    np.save(tmp_path / "short.npy", np.ones((5, 8), np.float32))
+    code, _, err = run_cli(capsys, seq, "--features", tmp_path / "short.npy", "--no-progress")
+    assert code == 2 and "one row per det.txt row" in err
+
+
+def test_module_runs_as_a_command(tmp_path):
+    seq = write_sequence(tmp_path / "seq")
+    done = subprocess.run([sys.executable, "-m", "deepsort_ros.tools.eval", str(seq), "--no-progress"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(deepsort_eval.SUMMARY_KEYS) <= set(summary) and "ms_per_frame" in summary
+
+
+def test_timing_helpers_report_per_frame_times(tmp_path):
+    seq = write_sequence(tmp_path / "seq")
+    sequence = time_mot_sequence(seq, seq / "det" / "features.npy")
+    assert sequence["frames"] == FRAMES and sequence["feature_dim"] == 16 and sequence["median_ms"] > 0
+    crowd = time_synthetic(num_objects=20, feature_dim=32, frames=10, warmup=5)
+    assert crowd["frames"] == 10 and crowd["mean_tracks"] > 10
+
+
+def test_pets09_with_shared_features_meets_the_targets(mot_data, capsys):
+    seq = mot_data / "PETS09-S2L1"
+    code, lines, _ = run_cli(capsys, seq, "--features", seq / "det" / "features_mobilenetv2_imagenet.npy",
+                             "--no-progress")
+    summary = json.loads(lines[-1])
+    assert code == 0
+    assert summary["HOTA"] >= 46.0 and summary["IDF1"] >= 70.0 and summary["IDSW"] < 65

@@ -1,0 +1,187 @@
+"""The node's building blocks without a ROS graph: frame hand-over, diagnostics, parameters, config file."""
+import inspect
+import re
+import threading
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import yaml
+from diagnostic_msgs.msg import DiagnosticStatus
+from rcl_interfaces.msg import ParameterType
+
+from deepsort_ros.core import Tracker, TrackerConfig
+from deepsort_ros.perception import DETECTOR_PARAMS, EMBEDDER_PARAMS
+from deepsort_ros.pipeline import Pipeline
+from deepsort_ros.ros import parameters
+from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_status
+from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
+from deepsort_ros.ros.parameters_file import is_node_level, render
+from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_latest_slot_keeps_only_the_newest_item_and_counts_replacements():
+    slot = LatestSlot()
+    assert slot.take(timeout=0.01) is None
+    assert slot.put(1) is False
+    assert slot.put(2) is True  # 1 was never taken: dropped
+    assert slot.take(timeout=0.01) == 2
+    assert slot.take(timeout=0.01) is None
+    taken = []
+    consumer = threading.Thread(target=lambda: taken.append(slot.take(timeout=5)))
+    consumer.start()
+    slot.put(3)
+    consumer.join(5)
+    assert taken == [3]
+    slot.close()
+    slot.put(4)
+    assert slot.take(timeout=0.01) is None
+
+
+def test_stamp_pairer_pairs_either_order_and_bounds_its_buffers():
+    pairer = StampPairer(capacity=2)
+    assert pairer.add_image(10, "img10") is None
+    assert pairer.add_detections(10, "det10") == ("img10", "det10")
+    assert pairer.add_detections(20, "det20") is None
+    assert pairer.add_image(20, "img20") == ("img20", "det20")
+    for stamp in (30, 40, 50):
+        assert pairer.add_detections(stamp, f"det{stamp}") is None
+    assert pairer.unpaired_detections == 1  # det30 fell out
+    assert pairer.add_image(30, "img30") is None
+    assert pairer.add_image(50, "img50") == ("img50", "det50")
+    with pytest.raises(ValueError):
+        StampPairer(0)
+
+
+def test_node_stats_windows_and_warn_when_falling_behind():
+    clock = FakeClock()
+    stats = NodeStats(clock)
+    for _ in range(10):
+        stats.record_received()
+    stats.record_dropped(6)
+    stats.record_processed({"detect": 4.0, "track": 1.0}, latency_ms=8.0, active_tracks=3, annotated=True)
+    stats.record_processed({"detect": 6.0, "track": 3.0}, latency_ms=12.0, active_tracks=2, annotated=False)
+    clock.now = 2.0
+    window = stats.take_window()
+    assert (window.input_rate, window.processed_rate, window.dropped) == (5.0, 1.0, 6)
+    assert window.stage_ms["detect"] == 5.0 and window.latency_ms == 10.0 and window.active_tracks == 2
+    status = diagnostic_status(window, "tracker: tracking", "/tracker", "cpu", warn_drop_ratio=0.5)
+    assert status.level == DiagnosticStatus.WARN and "falling behind" in status.message
+    values = {kv.key: kv.value for kv in status.values}
+    assert values["dropped_frames"] == "6" and values["device"] == "cpu" and values["detect_ms"] == "5.00"
+    assert diagnostic_status(window, "t", "/t", "cpu", warn_drop_ratio=0.7).level == DiagnosticStatus.OK
+    clock.now = 3.0
+    quiet = stats.take_window()
+    assert quiet.received == 0 and quiet.total_received == 10 and quiet.total_annotated == 1
+    idle = diagnostic_status(quiet, "t", "/t", "cpu", 0.5)
+    assert idle.level == DiagnosticStatus.OK and idle.message == "waiting for input"
+    stats.record_skipped()
+    skipping = diagnostic_status(stats.take_window(), "t", "/t", "cpu", 0.5)
+    assert skipping.level == DiagnosticStatus.WARN and "skipped 1" in skipping.message
+
+
+def test_error_throttle_logs_once_per_kind_and_period_and_counts_the_rest():
+    clock = FakeClock()
+    logged = []
+    throttle = ErrorThrottle(logged.append, period_s=5.0, clock=clock)
+    for _ in range(100):
+        throttle.report("bad step", "step too short")
+    throttle.report("bad encoding", "unknown encoding")
+    assert logged == ["step too short", "unknown encoding"]
+    clock.now = 5.0
+    throttle.report("bad step", "step too short")
+    assert logged[-1] == "step too short (99 more like this in the last 5 s)"
+
+
+def test_tracker_parameters_mirror_every_tracker_config_field():
+    specs = {spec.name: spec for spec in parameters.tracker_specs()}
+    config_fields = {f.name: f for f in fields(TrackerConfig)}
+    assert set(specs) == {f"tracker.{name}" for name in config_fields}
+    for name, field in config_fields.items():
+        spec = specs[f"tracker.{name}"]
+        assert spec.default == field.default and spec.kind is type(field.default)
+        assert spec.description == field.metadata["description"]
+        descriptor = spec.descriptor()
+        if spec.kind is float and "range" in field.metadata:
+            low, high = field.metadata["range"]
+            assert (descriptor.floating_point_range[0].from_value, descriptor.floating_point_range[0].to_value) == (low, high)
+        if spec.kind is int:
+            assert descriptor.integer_range[0].to_value == field.metadata["range"][1]
+    assert specs["tracker.state_space"].read_only and not specs["tracker.max_age"].read_only
+    assert specs["tracker.matching"].descriptor().type == ParameterType.PARAMETER_STRING
+
+
+def test_tracker_settings_read_only_when_built_are_read_only_parameters():
+    # Run-time changes replace Tracker.config, which the tracker reads every update; settings it copies
+    # into the Kalman filter or appearance memory when built must not change at run time.
+    source = inspect.getsource(Tracker.__init__) + inspect.getsource(Tracker.reset)
+    read_when_built = set(re.findall(r"cfg\.(\w+)", source))
+    assert read_when_built <= parameters.TRACKER_BUILD_TIME_FIELDS, read_when_built - parameters.TRACKER_BUILD_TIME_FIELDS
+
+
+def test_every_backend_setting_is_a_parameter_and_defaults_build_a_pipeline():
+    specs = {spec.name: spec for spec in all_parameter_specs()}
+    for backend, params in DETECTOR_PARAMS.items():
+        for param in params:
+            assert f"detector.{param.name}" in specs or f"detector.{backend}.{param.name}" in specs
+    for backend, params in EMBEDDER_PARAMS.items():
+        for param in params:
+            assert f"reid.{param.name}" in specs or f"reid.{backend}.{param.name}" in specs
+    assert all(spec.read_only for name, spec in specs.items() if name.startswith(("detector.", "reid.")))
+    defaults = {name: spec.default for name, spec in specs.items()}
+    config = pipeline_config(defaults)
+    assert config["detector"]["backend"] == "motion" and config["reid"]["backend"] == "histogram"
+    assert "model" not in config["detector"] and config["motion_compensation"] is False
+    pipeline = Pipeline.from_config(config)
+    assert pipeline.class_names == ["person"]
+    moving = pipeline_config({**defaults, "motion_compensation": True, "camera_motion.max_features": 50,
+                              "detector.backend": "external", "reid.backend": "none"})
+    assert moving["motion_compensation"]["max_features"] == 50 and moving["detector"] == {"backend": "external"}
+    assert Pipeline.from_config(moving).motion_estimator is not None
+
+
+def test_run_time_changes_are_validated_with_a_reason():
+    specs = {spec.name: spec for spec in all_parameter_specs()}
+    values = {name: spec.default for name, spec in specs.items()}
+    assert parameters.check_change(specs, values, {"tracker.max_age": 10, "class_id_format": "index"}) is None
+    assert "min_score" in parameters.check_change(specs, values, {"tracker.high_score": 0.01})
+    assert parameters.check_change(specs, values, {"tracker.min_score": 0.05, "tracker.high_score": 0.06}) is None
+    assert "not one of" in parameters.check_change(specs, values, {"class_id_format": "names"})
+    assert "read-only" in parameters.check_change(specs, values, {"detector.model": "x.pt"})
+    assert "not a parameter" in parameters.check_change(specs, values, {"tracker.nope": 1})
+    assert "allowed range" in parameters.check_change(specs, values, {"annotation.trail_length": -1})
+
+
+def test_parameter_file_documents_every_parameter_and_sets_only_node_level_ones():
+    text = (REPO / "config" / "tracker.yaml").read_text()
+    specs = all_parameter_specs()
+    # The commented-out defaults of backend and tracker settings may lag behind re-tuned defaults (they
+    # set nothing); names and the values the file does set must match the node exactly.
+    stale = "config/tracker.yaml is out of date: python -m deepsort_ros.ros.parameters_file > config/tracker.yaml"
+    rendered = render(specs, is_node_level)
+    assert [line for line in text.splitlines() if not line.lstrip().startswith("#")] == \
+        [line for line in rendered.splitlines() if not line.lstrip().startswith("#")], stale
+    active = yaml.safe_load(text)["/**"]["ros__parameters"]
+    assert active["detector"]["backend"] == "motion" and active["reid"]["backend"] == "histogram"
+
+    def flatten(tree, prefix=""):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from flatten(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+    by_name = {spec.name: spec for spec in specs}
+    for name, value in flatten(active):
+        assert by_name[name].default == value and by_name[name].type_problem(value) is None
+    for spec in specs:
+        assert f" {spec.name.rsplit('.', 1)[-1]}: " in text, f"{spec.name} undocumented; {stale}"
