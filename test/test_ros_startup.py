@@ -15,15 +15,24 @@ BAD_STARTS = [
     (["-p", "detector.backend:=ultralytics", "-p", "detector.model:=/nonexistent/yolo.pt"], "/nonexistent/yolo.pt"),
     (["-p", "reid.backend:=onnx", "-p", "reid.model:=/nonexistent/reid.onnx"], "/nonexistent/reid.onnx"),
     (["--params-file", "/nonexistent/params.yaml"], "/nonexistent/params.yaml not found"),
+    # CORRUPT.* stand for files of junk bytes made by the fixture.
+    (["-p", "detector.backend:=ultralytics", "-p", "detector.model:=CORRUPT.pt"], "cannot load model file"),
+    (["-p", "reid.backend:=onnx", "-p", "reid.model:=CORRUPT.onnx"], "cannot load model file"),
+    (["-p", "reid.backend:=torch", "-p", "reid.model:=CORRUPT.pt"], "CORRUPT.pt"),
 ]
 
 
 @pytest.fixture(scope="module")
-def bad_starts(ros_env):
+def bad_starts(ros_env, tmp_path_factory):
     """Every bad start at once (they are independent), as (arguments, expected text, exit code, output)."""
-    processes = [(args, text, subprocess.Popen(["tracker_node", "--ros-args", *args], env=ros_env,
-                                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-                 for args, text in BAD_STARTS]
+    junk = tmp_path_factory.mktemp("corrupt")
+    for name in ("CORRUPT.pt", "CORRUPT.onnx"):
+        (junk / name).write_bytes(b"\x80\x02 not a model " * 64)
+    processes = []
+    for args, text in BAD_STARTS:
+        args = [arg.replace("CORRUPT", str(junk / "CORRUPT")) for arg in args]
+        processes.append((args, text, subprocess.Popen(["tracker_node", "--ros-args", *args], env=ros_env,
+                                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
     results = []
     for args, text, process in processes:
         output, _ = process.communicate(timeout=120)

@@ -74,7 +74,10 @@ class OnnxEmbedder:
         providers = providers_for(device, onnxruntime.get_available_providers())
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = thread_count(cpu_threads)
-        self.session = onnxruntime.InferenceSession(str(model), options, providers=providers)
+        try:
+            self.session = onnxruntime.InferenceSession(str(model), options, providers=providers)
+        except Exception as error:  # onnxruntime's own exception types for corrupt or foreign files
+            raise ValueError(f"onnx: cannot load model file {model}: {' '.join(str(error).split())}") from error
         self.providers = self.session.get_providers()
         if self.providers[0] == "CPUExecutionProvider":
             self.device = "cpu"

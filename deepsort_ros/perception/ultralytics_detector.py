@@ -82,7 +82,10 @@ class UltralyticsDetector:
         from .torch_device import resolve_device
 
         self.device = resolve_device(device)
-        self.model = YOLO(str(path), task="detect")
+        try:
+            self.model = YOLO(str(path), task="detect")
+        except Exception as error:  # ultralytics raises many types for unreadable or foreign files
+            raise ValueError(f"detector: cannot load model file {path}: {' '.join(str(error).split())}") from error
         names = self.model.names
         self.class_names = [names[i] for i in sorted(names)]
         self.classes = resolve_classes(list(classes or ()), dict(names))
