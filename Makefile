@@ -24,7 +24,7 @@ test: setup
 	$(PY) -m pytest test -ra
 
 demo: setup
-	$(PY) -m deepsort_ros.tools.demo $(if $(MODEL),--model $(MODEL))
+	$(PY) -m deepsort_ros.ros.demo $(if $(MODEL),--model $(MODEL))
 
 clean:
 	rm -rf $(VENV) out build install log

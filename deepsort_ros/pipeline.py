@@ -7,7 +7,9 @@ Config (plain dict, e.g. from the node's parameters or ``deepsort-track`` flags)
 
     {"detector": {"backend": "motion", ...},     # ultralytics | motion | external (required)
      "reid": {"backend": "histogram", ...},      # none | histogram | torch | onnx (default none)
-     "tracker": {...},                           # TrackerConfig fields (default: all defaults)
+     "tracker": {...},                           # TrackerConfig fields; unset ones take the detector's
+                                                 # preset (perception.DETECTOR_TRACKER_SETTINGS), then
+                                                 # the TrackerConfig defaults
      "motion_compensation": False}               # bool, or a dict of estimator settings (enables it;
                                                  # an optional "enabled" entry may switch it off)
 
@@ -25,7 +27,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from deepsort_ros.core import Tracker, TrackerConfig, Tracks
-from deepsort_ros.perception import build_detector, build_embedder, build_motion_estimator
+from deepsort_ros.perception import (DETECTOR_TRACKER_SETTINGS, build_detector, build_embedder,
+                                  build_motion_estimator)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -122,6 +125,16 @@ def _motion_settings(value: Any) -> dict | None:
     raise ValueError(f"motion_compensation={value!r} is invalid: expected a bool or a dict of estimator settings")
 
 
+def tracker_settings_for(detector_config: Any, tracker_settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``tracker_settings`` over the detector backend's tracker preset (``DETECTOR_TRACKER_SETTINGS``).
+
+    An unknown or missing backend has no preset; :func:`build_detector` reports it.
+    """
+    backend = detector_config.get("backend") if isinstance(detector_config, Mapping) else None
+    preset = DETECTOR_TRACKER_SETTINGS.get(backend, {}) if isinstance(backend, str) else {}
+    return {**preset, **tracker_settings}
+
+
 class Pipeline:
     """Detector, embedder, optional camera motion estimator and tracker, run frame by frame.
 
@@ -165,7 +178,7 @@ class Pipeline:
             raise ValueError(f"pipeline config: tracker must be a dict of TrackerConfig fields, got {tracker_settings!r}")
         motion = _motion_settings(config.get("motion_compensation", False))
         # Cheap checks first, so a bad tracker setting is reported before models load.
-        tracker = Tracker(TrackerConfig.from_dict(dict(tracker_settings)))
+        tracker = Tracker(TrackerConfig.from_dict(tracker_settings_for(config["detector"], tracker_settings)))
         estimator = build_motion_estimator(motion) if motion is not None else None
         detector = build_detector(config["detector"])
         embedder = build_embedder(config.get("reid") or {"backend": "none"})

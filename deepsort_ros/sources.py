@@ -3,7 +3,8 @@
 Every source is an iterable of :class:`Frame` tuples ``(index, timestamp_s, bgr, header)`` with BGR
 ``uint8`` images, so the offline tools treat a recording on disk exactly like a live camera. Bags are read
 with the ``rosbags`` library (no ROS install needed); ``sensor_msgs/Image`` and
-``sensor_msgs/CompressedImage`` are decoded with array operations only.
+``sensor_msgs/CompressedImage`` are decoded by :mod:`deepsort_ros.image_codec`, as the node decodes
+them.
 
 Use :func:`open_source` to pick the right source for a command-line argument.
 """
@@ -18,35 +19,13 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
+from deepsort_ros.image_codec import image_message_to_bgr
+
 LOGGER = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 BAG_SUFFIXES = frozenset({".db3", ".mcap"})
-IMAGE_TYPE = "sensor_msgs/msg/Image"
-COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
-IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE)
-
-# encoding -> (channels, bytes per channel, OpenCV conversion to BGR or None when already BGR).
-# 16-bit images are scaled to 8 bits (by 255 / 65535, as cv_bridge does) before conversion.
-_RAW_ENCODINGS: dict[str, tuple[int, int, int | None]] = {
-    "bgr8": (3, 1, None),
-    "8UC3": (3, 1, None),
-    "rgb8": (3, 1, cv2.COLOR_RGB2BGR),
-    "bgra8": (4, 1, cv2.COLOR_BGRA2BGR),
-    "8UC4": (4, 1, cv2.COLOR_BGRA2BGR),
-    "rgba8": (4, 1, cv2.COLOR_RGBA2BGR),
-    "mono8": (1, 1, cv2.COLOR_GRAY2BGR),
-    "8UC1": (1, 1, cv2.COLOR_GRAY2BGR),
-    "mono16": (1, 2, cv2.COLOR_GRAY2BGR),
-    "16UC1": (1, 2, cv2.COLOR_GRAY2BGR),
-    "yuv422": (2, 1, cv2.COLOR_YUV2BGR_UYVY),
-    "uyvy": (2, 1, cv2.COLOR_YUV2BGR_UYVY),
-    "yuv422_yuy2": (2, 1, cv2.COLOR_YUV2BGR_YUY2),
-    "yuyv": (2, 1, cv2.COLOR_YUV2BGR_YUY2),
-}
-SUPPORTED_ENCODINGS = tuple(_RAW_ENCODINGS)
-# Larger images are certainly corrupt headers; refusing them avoids giant allocations.
-MAX_IMAGE_PIXELS = 100_000_000
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 
 
 class BagHeader(NamedTuple):
@@ -199,84 +178,6 @@ class ImageFolderSource(FrameSource):
             yield Frame(index, index / self.fps, bgr)
 
 
-def decode_image(height: int, width: int, encoding: str, is_bigendian: int, step: int,
-                 data: Any) -> np.ndarray:
-    """Convert the fields of a ``sensor_msgs/Image`` to a BGR uint8 array.
-
-    Parameters
-    ----------
-    height, width : int
-        Image size in pixels.
-    encoding : str
-        One of :data:`SUPPORTED_ENCODINGS`.
-    is_bigendian : int
-        Byte order of 16-bit data.
-    step : int
-        Bytes per row, padding included.
-    data : bytes-like
-        Pixel bytes, at least ``step * height`` of them.
-
-    Returns
-    -------
-    np.ndarray
-        ``(height, width, 3)`` uint8, contiguous and owning its memory.
-
-    Raises
-    ------
-    ValueError
-        On an unknown encoding, a non-positive or huge size, a too small step, or too few bytes.
-    """
-    if encoding not in _RAW_ENCODINGS:
-        raise ValueError(f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
-    if height <= 0 or width <= 0 or height * width > MAX_IMAGE_PIXELS:
-        raise ValueError(f"bad image size {width}x{height}")
-    channels, channel_bytes, conversion = _RAW_ENCODINGS[encoding]
-    row_bytes = width * channels * channel_bytes
-    if step < row_bytes:
-        raise ValueError(f"image step {step} is smaller than {row_bytes} bytes per {encoding} row of width {width}")
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    if buffer.size < step * height:
-        raise ValueError(f"image data has {buffer.size} bytes; {width}x{height} {encoding} with step {step} "
-                         f"needs {step * height}")
-    rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
-    if channel_bytes == 2:
-        dtype = np.dtype(">u2" if is_bigendian else "<u2")
-        # Same scaling as cv_bridge (and the node), so bag frames look exactly as the node sees them.
-        pixels = np.rint(np.ascontiguousarray(rows).view(dtype) * (255.0 / 65535.0)).astype(np.uint8)
-    else:
-        pixels = rows
-    pixels = pixels.reshape(height, width, channels)
-    if conversion is None:
-        return np.array(pixels, dtype=np.uint8, copy=True)
-    return cv2.cvtColor(np.ascontiguousarray(pixels), conversion)
-
-
-def decode_compressed_image(data: Any) -> np.ndarray:
-    """Decode the bytes of a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to BGR uint8.
-
-    Raises
-    ------
-    ValueError
-        When the bytes are empty or not an image OpenCV can decode.
-    """
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    if buffer.size == 0:
-        raise ValueError("compressed image has no data")
-    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"compressed image data ({buffer.size} bytes) cannot be decoded")
-    return bgr
-
-
-def decode_image_message(msg: Any, msgtype: str) -> np.ndarray:
-    """Decode a deserialized ``sensor_msgs/Image`` or ``CompressedImage`` message to BGR uint8."""
-    if msgtype == IMAGE_TYPE:
-        return decode_image(msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step, msg.data)
-    if msgtype == COMPRESSED_IMAGE_TYPE:
-        return decode_compressed_image(msg.data)
-    raise ValueError(f"{msgtype} is not an image type; expected one of {', '.join(IMAGE_TYPES)}")
-
-
 def bag_typestore():
     """A rosbags typestore with the ROS 2 Kilted message types (sensor_msgs, std_msgs, ...)."""
     from rosbags.typesys import Stores, get_typestore
@@ -366,7 +267,7 @@ class BagSource(FrameSource):
     def _decode(self, index: int, log_time_ns: int, rawdata: bytes) -> Frame | None:
         try:
             msg = self.typestore.deserialize_cdr(rawdata, self.msgtype)
-            bgr = decode_image_message(msg, self.msgtype)
+            bgr = image_message_to_bgr(msg)
         except (ValueError, AssertionError, IndexError, KeyError, cv2.error) as error:
             LOGGER.warning("skipping message %d of %s at %d ns: %s", index, self.topic, log_time_ns, error)
             return None

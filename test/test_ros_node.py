@@ -356,7 +356,7 @@ def malformed_images(start_index):
         elif kind == 2:
             msg.data = bytes(msg.data) + b"\x00" * 7
         elif kind == 3:
-            msg.encoding = ["yuv422", "32FC1", "", "bgr16", "jpeg"][n % 5]
+            msg.encoding = ["bayer_rggb8", "32FC1", "", "bgr16", "jpeg"][n % 5]
         elif kind == 4:
             msg.data = b""
         elif kind == 5:

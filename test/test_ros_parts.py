@@ -110,7 +110,7 @@ def test_tracker_parameters_mirror_every_tracker_config_field():
     for name, field in config_fields.items():
         spec = specs[f"tracker.{name}"]
         assert spec.default == field.default and spec.kind is type(field.default)
-        assert spec.description == field.metadata["description"]
+        assert spec.description.startswith(field.metadata["description"])
         descriptor = spec.descriptor()
         if spec.kind is float and "range" in field.metadata:
             low, high = field.metadata["range"]

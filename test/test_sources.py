@@ -1,4 +1,8 @@
-"""Frame sources: video files, image folders, cameras and ROS 2 bags, with their bad inputs."""
+"""Frame sources: video files, image folders, cameras and ROS 2 bags, with their bad inputs.
+
+Decoding every encoding and every bad image is tested in test_image_codec.py; here rosbags messages go
+through that shared decoder.
+"""
 import cv2
 import numpy as np
 import pytest
@@ -10,8 +14,6 @@ from deepsort_ros.sources import (
     ImageFolderSource,
     VideoFileSource,
     bag_typestore,
-    decode_compressed_image,
-    decode_image,
     open_source,
 )
 
@@ -186,46 +188,3 @@ def test_camera_that_does_not_exist_is_named():
         CameraSource(97)
     with pytest.raises(ValueError, match="applies to bags only"):
         open_source("97", topic="/image")
-
-
-def test_decode_image_encodings_and_row_padding():
-    rng = np.random.default_rng(3)
-    bgr = rng.integers(0, 255, size=(5, 7, 3), dtype=np.uint8)
-    padded = np.zeros((5, 7 * 3 + 11), np.uint8)
-    padded[:, :21] = bgr.reshape(5, 21)
-    np.testing.assert_array_equal(decode_image(5, 7, "bgr8", 0, 32, padded.tobytes()), bgr)
-    rgb = bgr[..., ::-1].copy()
-    np.testing.assert_array_equal(decode_image(5, 7, "rgb8", 0, 21, rgb.tobytes()), bgr)
-    rgba = np.dstack([rgb, np.full((5, 7), 9, np.uint8)])
-    np.testing.assert_array_equal(decode_image(5, 7, "rgba8", 0, 28, rgba.tobytes()), bgr)
-    bgra = np.dstack([bgr, np.full((5, 7), 9, np.uint8)])
-    np.testing.assert_array_equal(decode_image(5, 7, "bgra8", 0, 28, bgra.tobytes()), bgr)
-    gray = bgr[..., 0].copy()
-    np.testing.assert_array_equal(decode_image(5, 7, "mono8", 0, 7, gray.tobytes()), np.dstack([gray] * 3))
-    deep = gray.astype(np.uint16) * 257  # 8-bit value v scales to 16-bit v * 257 and back exactly
-    for order, big in (("<u2", 0), (">u2", 1)):
-        decoded = decode_image(5, 7, "mono16", big, 14, deep.astype(order).tobytes())
-        np.testing.assert_array_equal(decoded, np.dstack([gray] * 3))
-    deep[0, 0] = 255  # scaled with rounding like cv_bridge (0.99 -> 1), not truncated by a shift
-    assert decode_image(5, 7, "mono16", 0, 14, deep.astype("<u2").tobytes())[0, 0, 0] == 1
-
-
-@pytest.mark.parametrize("fields, message", [
-    ((5, 7, "bayer_rggb8", 0, 7, bytes(35)), "unsupported image encoding 'bayer_rggb8'"),
-    ((5, 7, "bgr8", 0, 20, bytes(100)), "step 20 is smaller than 21"),
-    ((5, 7, "bgr8", 0, 21, bytes(104)), "has 104 bytes.*needs 105"),
-    ((0, 7, "bgr8", 0, 21, b""), "bad image size 7x0"),
-    ((10**5, 10**5, "mono8", 0, 10**5, b""), "bad image size"),
-])
-def test_decode_image_rejects_bad_fields(fields, message):
-    with pytest.raises(ValueError, match=message):
-        decode_image(*fields)
-
-
-def test_decode_compressed_rejects_empty_and_corrupt_bytes():
-    ok, jpeg = cv2.imencode(".jpg", synthetic_frames(1)[0])
-    assert decode_compressed_image(jpeg.tobytes()).shape == (48, 64, 3)
-    with pytest.raises(ValueError, match="no data"):
-        decode_compressed_image(b"")
-    with pytest.raises(ValueError, match="cannot be decoded"):
-        decode_compressed_image(b"\xff\xd8garbage")

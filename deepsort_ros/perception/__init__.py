@@ -9,11 +9,12 @@ Protocols every backend follows::
 
 Backends: detectors ``ultralytics`` | ``motion`` | ``external``; embedders ``none`` | ``histogram`` |
 ``torch`` | ``onnx``. torch, ultralytics and onnxruntime are imported only when a backend needing them is
-built.
+built. ``DETECTOR_TRACKER_SETTINGS[backend]`` are the tracker settings a detector needs in place of the
+TrackerConfig defaults (the motion detector's flickering, fill-fraction-scored blobs need their own).
 """
-from .factory import (DETECTOR_PARAMS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS, build_detector, build_embedder,
-                      build_motion_estimator, parse_backend_spec)
+from .factory import (DETECTOR_PARAMS, DETECTOR_TRACKER_SETTINGS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS,
+                      build_detector, build_embedder, build_motion_estimator, parse_backend_spec)
 from .params import Param
 
-__all__ = ["DETECTOR_PARAMS", "EMBEDDER_PARAMS", "MOTION_ESTIMATOR_PARAMS", "Param", "build_detector",
-           "build_embedder", "build_motion_estimator", "parse_backend_spec"]
+__all__ = ["DETECTOR_PARAMS", "DETECTOR_TRACKER_SETTINGS", "EMBEDDER_PARAMS", "MOTION_ESTIMATOR_PARAMS", "Param",
+           "build_detector", "build_embedder", "build_motion_estimator", "parse_backend_spec"]

@@ -23,6 +23,12 @@ EMBEDDER_PARAMS: dict[str, tuple[Param, ...]] = {
     "onnx": onnx_embedder.PARAMS,
 }
 MOTION_ESTIMATOR_PARAMS: tuple[Param, ...] = camera_motion.PARAMS
+# Tracker settings each detector brings over the TrackerConfig defaults (which suit CNN detectors' scores).
+DETECTOR_TRACKER_SETTINGS: dict[str, Mapping[str, Any]] = {
+    "ultralytics": {},
+    "motion": motion_detector.TRACKER_SETTINGS,
+    "external": {},
+}
 
 
 def _split_backend(config: Mapping[str, Any], choices, what: str) -> tuple[str, dict]:

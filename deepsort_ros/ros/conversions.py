@@ -1,154 +1,47 @@
-"""ROS messages <-> numpy: images to BGR arrays, detections to arrays, tracks to Detection2DArray.
+"""ROS messages <-> numpy: BGR arrays to images, detections to arrays, tracks to Detection2DArray.
 
-Every function that reads a message checks it first and raises ``ValueError`` naming what is wrong, so
-the node can log and skip a bad message instead of crashing or tracking garbage.
-
-Raw images go through cv_bridge when it is importable (robots with apt ROS 2) and through the numpy
-conversion here otherwise; both give the same pixels (cv_bridge semantics: 16-bit images are scaled by
-255/65535 with rounding).
+Incoming images are decoded by :mod:`deepsort_ros.image_codec` (shared with the bag sources), or, for
+the common raw encodings, by cv_bridge where it is installed (robots with apt ROS 2); both give the same
+pixels. Every function that reads a message checks it first and raises ``ValueError`` naming what is wrong, so the node
+can log and skip a bad message instead of crashing or tracking garbage.
 """
 from __future__ import annotations
 
 import array
 from collections.abc import Callable, Sequence
 
-import cv2
 import numpy as np
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from deepsort_ros.ros import MAX_DECODED_PIXELS
+from deepsort_ros.image_codec import check_raw_image, image_message_to_bgr
 
 try:
     from cv_bridge import CvBridge
-except ImportError:  # pip-only installs have no cv_bridge; the numpy conversion is equivalent.
+except ImportError:  # pip-only installs have no cv_bridge; the shared decoder gives the same pixels.
     CvBridge = None
 
-# encoding -> (channels, bytes per channel, OpenCV conversion to BGR or None when already BGR).
-RAW_ENCODINGS: dict[str, tuple[int, int, int | None]] = {
-    "bgr8": (3, 1, None),
-    "8UC3": (3, 1, None),
-    "rgb8": (3, 1, cv2.COLOR_RGB2BGR),
-    "bgra8": (4, 1, cv2.COLOR_BGRA2BGR),
-    "rgba8": (4, 1, cv2.COLOR_RGBA2BGR),
-    "mono8": (1, 1, cv2.COLOR_GRAY2BGR),
-    "8UC1": (1, 1, cv2.COLOR_GRAY2BGR),
-    "mono16": (1, 2, cv2.COLOR_GRAY2BGR),
-}
-SUPPORTED_ENCODINGS = tuple(RAW_ENCODINGS)
-# Larger images are corrupt headers or hostile input; refusing them avoids giant allocations.
-MAX_IMAGE_SIDE = 16384
-MAX_IMAGE_PIXELS = MAX_DECODED_PIXELS
-# cv_bridge cannot turn these into bgr8 directly (no colour information): take them as they are.
-_CV_BRIDGE_PASSTHROUGH = frozenset({"8UC1"})
-_MONO16_TO_8 = 255.0 / 65535.0
-
-
-def check_image_size(width: int, height: int) -> None:
-    """Raise ``ValueError`` unless ``width`` x ``height`` is a plausible image size."""
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image size {width}x{height} is empty")
-    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
-        raise ValueError(f"image size {width}x{height} exceeds the limit ({MAX_IMAGE_SIDE} per side, "
-                         f"{MAX_IMAGE_PIXELS} pixels)")
-
-
-def check_image(msg: Image) -> None:
-    """Check an Image's encoding, size, step and data length.
-
-    Raises
-    ------
-    ValueError
-        On an unsupported encoding, an empty or huge size, a step shorter than a row, or a data length
-        other than ``step * height``.
-    """
-    if msg.encoding not in RAW_ENCODINGS:
-        raise ValueError(f"unsupported image encoding {msg.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
-    check_image_size(msg.width, msg.height)
-    channels, channel_bytes, _ = RAW_ENCODINGS[msg.encoding]
-    row_bytes = msg.width * channels * channel_bytes
-    if msg.step < row_bytes:
-        raise ValueError(f"image step {msg.step} is shorter than a {msg.width}-pixel {msg.encoding} row "
-                         f"({row_bytes} bytes)")
-    if len(msg.data) != msg.step * msg.height:
-        raise ValueError(f"image data has {len(msg.data)} bytes; step {msg.step} x height {msg.height} "
-                         f"needs {msg.step * msg.height}")
-
-
-def image_to_bgr_numpy(msg: Image) -> np.ndarray:
-    """Convert a checked Image to BGR uint8 without cv_bridge.
-
-    Returns
-    -------
-    ndarray
-        (height, width, 3) uint8; for bgr8/8UC3 images without row padding this is a view of the
-        message's data (no copy).
-    """
-    channels, channel_bytes, conversion = RAW_ENCODINGS[msg.encoding]
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
-    rows = rows[:, : msg.width * channels * channel_bytes]
-    if channel_bytes == 2:
-        dtype = np.dtype(">u2" if msg.is_bigendian else "<u2")
-        wide = np.ascontiguousarray(rows).view(dtype).reshape(msg.height, msg.width).astype(np.uint16)
-        # Same scaling and rounding as cv_bridge (cv::Mat::convertTo with 255/65535).
-        pixels = cv2.convertScaleAbs(wide, alpha=_MONO16_TO_8)
-    else:
-        pixels = rows.reshape(msg.height, msg.width, channels)
-    if conversion is None:
-        return np.ascontiguousarray(pixels)
-    return cv2.cvtColor(np.ascontiguousarray(pixels), conversion)
-
-
+# Raw encodings cv_bridge converts to bgr8 itself; everything else goes through the shared decoder.
+CV_BRIDGE_ENCODINGS = frozenset({"bgr8", "rgb8", "bgra8", "rgba8", "mono8", "mono16"})
 _bridge = None
 
 
-def image_to_bgr_cv_bridge(msg: Image) -> np.ndarray:
-    """Convert a checked Image to BGR uint8 with cv_bridge (only when it is installed)."""
+def image_to_bgr(msg) -> np.ndarray:
+    """Check and convert a sensor_msgs Image or CompressedImage to (H, W, 3) BGR uint8.
+
+    Raises
+    ------
+    ValueError
+        When the message is malformed (see :mod:`deepsort_ros.image_codec`).
+    """
+    if CvBridge is None or getattr(msg, "encoding", None) not in CV_BRIDGE_ENCODINGS:
+        return image_message_to_bgr(msg)
     global _bridge
-    if CvBridge is None:
-        raise RuntimeError("cv_bridge is not installed")
+    check_raw_image(msg)
     if _bridge is None:
         _bridge = CvBridge()
-    if msg.encoding in _CV_BRIDGE_PASSTHROUGH:
-        return cv2.cvtColor(_bridge.imgmsg_to_cv2(msg, desired_encoding="passthrough"), cv2.COLOR_GRAY2BGR)
     return np.ascontiguousarray(_bridge.imgmsg_to_cv2(msg, desired_encoding="bgr8"))
-
-
-def image_to_bgr(msg: Image) -> np.ndarray:
-    """Check an Image and convert it to (H, W, 3) BGR uint8 (cv_bridge when importable).
-
-    Raises
-    ------
-    ValueError
-        When the message fails :func:`check_image`.
-    """
-    check_image(msg)
-    if CvBridge is not None:
-        return image_to_bgr_cv_bridge(msg)
-    return image_to_bgr_numpy(msg)
-
-
-def compressed_to_bgr(msg: CompressedImage) -> np.ndarray:
-    """Decode a CompressedImage (JPEG, PNG, ...) to (H, W, 3) BGR uint8.
-
-    Raises
-    ------
-    ValueError
-        When the data is empty, cannot be decoded, or decodes to an implausible size.
-    """
-    if len(msg.data) == 0:
-        raise ValueError(f"compressed image ({msg.format or 'no format'}) has no data")
-    try:
-        bgr = cv2.imdecode(np.frombuffer(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error as error:  # OpenCV refuses headers beyond OPENCV_IO_MAX_IMAGE_PIXELS this way.
-        raise ValueError(f"compressed image ({msg.format or 'no format'}) cannot be decoded: "
-                         f"{' '.join(str(error).split())}") from None
-    if bgr is None:
-        raise ValueError(f"compressed image ({msg.format or 'no format'}, {len(msg.data)} bytes) cannot be "
-                         f"decoded")
-    check_image_size(bgr.shape[1], bgr.shape[0])
-    return bgr
 
 
 def bgr_to_image(bgr: np.ndarray, header: Header) -> Image:

@@ -34,10 +34,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray, LabelInfo, VisionClass
 
 from deepsort_ros.annotate import Annotator
+from deepsort_ros.image_codec import check_raw_image
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
-from deepsort_ros.ros.conversions import (bgr_to_image, check_image, compressed_to_bgr, detection_array_to_numpy,
-                                          image_to_bgr, tracks_to_detection_array)
+from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy, image_to_bgr,
+                                          tracks_to_detection_array)
 from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
 from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
@@ -69,8 +70,10 @@ class TrackerNode(Node):
 
     def __init__(self, **node_kwargs: Any):
         super().__init__(NODE_NAME, **node_kwargs)
-        specs = all_parameter_specs()
-        values = parameters.declare(self, specs)
+        # The node's own parameters come first: detector.backend picks the tracker.* defaults (its preset).
+        values = parameters.declare(self, parameters.node_specs())
+        specs = all_parameter_specs(values["detector.backend"])
+        values.update(parameters.declare(self, [spec for spec in specs if spec.name not in values]))
         parameters.check_overrides_declared(self)
         self._specs = {spec.name: spec for spec in specs}
         self._values = values
@@ -166,7 +169,7 @@ class TrackerNode(Node):
         # compressed ones can only be checked by decoding, which is the worker's job.
         if isinstance(msg, Image):
             try:
-                check_image(msg)
+                check_raw_image(msg)
             except ValueError as error:
                 self._skip("image", msg.header, error)
                 return
@@ -244,9 +247,7 @@ class TrackerNode(Node):
             self.annotator.reset()
         start = time.perf_counter()
         try:
-            bgr = None
-            if image_msg is not None:
-                bgr = image_to_bgr(image_msg) if isinstance(image_msg, Image) else compressed_to_bgr(image_msg)
+            bgr = None if image_msg is None else image_to_bgr(image_msg)
         except ValueError as error:
             self._skip("image", header, error)
             return

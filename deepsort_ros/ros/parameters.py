@@ -1,6 +1,7 @@
 """The tracker node's ROS parameters: one spec list that declares, documents and validates them.
 
-``tracker.*`` parameters are derived from the fields of :class:`deepsort_ros.core.TrackerConfig` and the
+``tracker.*`` parameters are derived from the fields of :class:`deepsort_ros.core.TrackerConfig` (their
+defaults replaced by the chosen detector's tracker preset, ``DETECTOR_TRACKER_SETTINGS``) and the
 backend parameters from the perception backends' ``PARAMS`` (see :mod:`deepsort_ros.ros.pipeline_config`),
 so the node always exposes exactly what the layers below accept, with their descriptions and ranges.
 """
@@ -16,6 +17,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.parameter import Parameter
 
 from deepsort_ros.core import TrackerConfig
+from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS
 
 _ROS_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -176,15 +178,30 @@ def node_specs() -> list[ParameterSpec]:
     ]
 
 
-def tracker_specs() -> list[ParameterSpec]:
-    """``tracker.*`` parameters, one per TrackerConfig field (bool choices are left to the ROS type)."""
+def _preset_note(name: str) -> str:
+    """`` [detector.backend motion: 0.4]`` for each detector whose tracker preset sets field ``name``."""
+    notes = [f"detector.backend {backend}: {preset[name]}" for backend, preset in DETECTOR_TRACKER_SETTINGS.items()
+             if name in preset]
+    return f" [{'; '.join(notes)}]" if notes else ""
+
+
+def tracker_specs(detector_backend: str | None = None) -> list[ParameterSpec]:
+    """``tracker.*`` parameters, one per TrackerConfig field (bool choices are left to the ROS type).
+
+    Parameters
+    ----------
+    detector_backend : str, optional
+        Whose tracker preset (``DETECTOR_TRACKER_SETTINGS``) replaces the TrackerConfig defaults; None
+        keeps those (the documented defaults, whose descriptions name every preset's value).
+    """
+    defaults = TrackerConfig.from_dict(dict(DETECTOR_TRACKER_SETTINGS.get(detector_backend, {}))).to_dict()
     specs = []
     for field in TrackerConfig.field_specs():
         kind = {"bool": bool, "int": int, "float": float, "str": str}[field["type"]]
         choices = field.get("choices") if kind is not bool else None
-        specs.append(ParameterSpec(f"tracker.{field['name']}", field["default"], kind, field["description"],
-                                   range=field.get("range"), choices=choices,
-                                   read_only=field["name"] in TRACKER_BUILD_TIME_FIELDS))
+        specs.append(ParameterSpec(f"tracker.{field['name']}", defaults[field["name"]], kind,
+                                   field["description"] + _preset_note(field["name"]), range=field.get("range"),
+                                   choices=choices, read_only=field["name"] in TRACKER_BUILD_TIME_FIELDS))
     return specs
 
 

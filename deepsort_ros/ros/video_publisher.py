@@ -2,7 +2,9 @@
 
 Publishes bgr8 images on ``image`` (remap it as usual) at the source's rate or a given one, stamped
 with the node clock and a configurable frame_id, optionally looping; without looping it exits with code
-0 after the last frame. Used by the demo launch file and to replay recordings into the tracker node::
+0 after the last frame. Frame 0 waits until ``wait_for_subscribers`` subscriptions are matched (at most
+``wait_timeout_s``): subscribers started alongside, matched up to seconds apart, all get the first frames.
+Used by the demo launch file, the demo and to replay recordings into the tracker node::
 
     video_publisher /path/to/video.mp4 --ros-args -p rate:=10.0 -p loop:=true -r image:=/camera/image_raw
 """
@@ -14,7 +16,7 @@ import time
 from typing import Any
 
 import rclpy
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.duration import Duration
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -28,13 +30,16 @@ from deepsort_ros.ros.conversions import bgr_to_image
 from deepsort_ros.sources import open_source
 
 NODE_NAME = "video_publisher"
-# (name, default, description, (low, high) for doubles); all read-only.
+# (name, default, description, (low, high) for numbers); all read-only.
 PARAMETERS = (
     ("source", "", "Video file, image folder, camera index or ROS 2 bag", None),
     ("rate", 0.0, "Frames per second to publish; 0 uses the source's rate (image folders: 30)", (0.0, 1000.0)),
     ("frame_id", "camera", "frame_id of the published images", None),
     ("loop", False, "Start again at the end instead of exiting", None),
-    ("wait_for_subscribers", 0.0, "Seconds to wait for a first subscriber before publishing frame 0", (0.0, 3600.0)),
+    ("wait_for_subscribers", 1, "Subscriptions that must be matched before frame 0 is published (0: start at "
+     "once), so every expected subscriber gets the first frames", (0, 1000)),
+    ("wait_timeout_s", 10.0, "Seconds to wait for wait_for_subscribers subscriptions; then publishing starts "
+     "anyway", (0.0, 3600.0)),
     ("qos.reliability", "reliable", "Publisher reliability: reliable (matches every subscriber) or best_effort",
      None),
 )
@@ -57,14 +62,17 @@ class VideoPublisher(Node):
     def __init__(self, source: str = "", **node_kwargs: Any):
         super().__init__(NODE_NAME, **node_kwargs)
         values = {}
-        for name, default, description, float_range in PARAMETERS:
+        for name, default, description, value_range in PARAMETERS:
             descriptor = ParameterDescriptor(description=description, read_only=True)
-            if float_range is not None:
-                descriptor.floating_point_range = [FloatingPointRange(from_value=float_range[0],
-                                                                      to_value=float_range[1])]
+            if isinstance(default, float):
+                descriptor.floating_point_range = [FloatingPointRange(from_value=value_range[0],
+                                                                      to_value=value_range[1])]
+            elif isinstance(default, int) and not isinstance(default, bool):
+                descriptor.integer_range = [IntegerRange(from_value=value_range[0], to_value=value_range[1], step=1)]
             values[name] = self.declare_parameter(name, source if name == "source" else default, descriptor).value
         self.source_spec, self.rate, self.frame_id = values["source"], values["rate"], values["frame_id"]
         self.loop, self.wait_for_subscribers = values["loop"], values["wait_for_subscribers"]
+        self.wait_timeout_s = values["wait_timeout_s"]
         reliability = values["qos.reliability"]
         if reliability not in ("reliable", "best_effort"):
             raise ValueError(f"qos.reliability={reliability!r} is not one of 'reliable', 'best_effort'")
@@ -79,7 +87,10 @@ class VideoPublisher(Node):
         self.publisher = self.create_publisher(Image, "image", qos)
         self.published = 0
         self.finished = False
-        self._started = time.monotonic()
+        # Set once the expected subscribers are matched (or the wait timed out); never cleared, so a
+        # subscriber leaving later does not pause the stream.
+        self.started = False
+        self._created = time.monotonic()
         period = 1.0 / (self.rate or self._source.fps)
         self._timer = self.create_timer(period, self._publish_next)
         self.get_logger().info(f"publishing {self.source_spec} on {self.publisher.topic_name} at "
@@ -94,11 +105,21 @@ class VideoPublisher(Node):
             frame = next(self._frames, None)
         return frame
 
+    def _ready_to_start(self) -> bool:
+        """Whether the expected subscribers are matched or the wait is over; logs why publishing starts."""
+        matched = self.publisher.get_subscription_count()
+        if matched >= self.wait_for_subscribers:
+            self.get_logger().info(f"{matched} subscription(s) matched: publishing")
+        elif time.monotonic() - self._created >= self.wait_timeout_s:
+            self.get_logger().warning(f"only {matched} of {self.wait_for_subscribers} expected subscription(s) "
+                                      f"matched after {self.wait_timeout_s:g} s: publishing anyway")
+        else:
+            return False
+        self.started = True
+        return True
+
     def _publish_next(self) -> None:
-        if self.finished:
-            return
-        waited = time.monotonic() - self._started
-        if self.publisher.get_subscription_count() == 0 and waited < self.wait_for_subscribers:
+        if self.finished or not (self.started or self._ready_to_start()):
             return
         frame = self._next_frame()
         if frame is None:

@@ -10,17 +10,16 @@ in this process:
 - ``summary.json``: frames in, frames processed, dropped, tracks, mean / 95th-percentile latency.
 
 Latency is the age of the results when they arrive here: reception time minus the image stamp, which
-``video_publisher`` sets to the time it publishes the frame (one clock on one machine). Frame numbers are
-the ranks of the image stamps seen in the node's results or here (every frame the node drops after this
-process started receiving images); frame counts also come from the node's own counters on ``/diagnostics``.
+``video_publisher`` sets to the time it publishes the frame (one clock on one machine). video_publisher
+waits until both the node and the recorder subscribe to its images, so the recorder sees every frame, the
+ones the node drops included. Images carry no frame number, so frame numbers are the ranks of the image
+stamps (merged with the stamps of the node's results, so a result whose image the recorder lost still gets
+its place); frame counts also come from the node's own counters on ``/diagnostics``.
 
 Fast DDS moves same-machine data through shared memory in a 0.5 MB segment by default; full-size images
-overflow it and reliable delivery then stalls for up to a second. The demo gives every process it starts
-a Fast DDS profile with a larger segment (loopback UDP stays the only network transport), unless
+overflow it and reliable delivery then stalls for up to a second. The demo points every process it starts
+at ``config/fastdds_localhost.xml`` (a 32 MB segment, UDP on loopback only), unless
 ``FASTDDS_DEFAULT_PROFILES_FILE`` is already set.
-
-This tool starts ROS, so unlike the other tools it imports rclpy (lazily, after setting the DDS isolation
-variables).
 """
 from __future__ import annotations
 
@@ -38,14 +37,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
+from deepsort_ros.image_codec import raw_image_to_bgr
 from deepsort_ros.tools.track import AnnotatedVideo, MotResultsFile
 
 DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 DEFAULT_OUT = Path("out/demo")
-PARAMS_FILE = Path(__file__).resolve().parents[2] / "config" / "tracker.yaml"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+PARAMS_FILE = CONFIG_DIR / "tracker.yaml"
+FASTDDS_PROFILE = CONFIG_DIR / "fastdds_localhost.xml"
 # As in launch/demo.launch.py.
 IMAGE_TOPIC = "camera/image_raw"
+# tracker_node and the recorder: video_publisher starts once both are matched, so neither misses frame 0.
+IMAGE_SUBSCRIBERS = 2
 NODE_READY_TIMEOUT_S = 60.0
 # After the last image, results must have stopped for this long before the node is stopped.
 DRAIN_IDLE_S = 1.5
@@ -59,42 +70,14 @@ def isolate_dds() -> None:
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 101)))
 
 
-# Shared memory sized for a few dozen full-size frames in flight; UDP only on the loopback interface.
-FASTDDS_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<profiles xmlns="http://www.eprosima.com">
-  <transport_descriptors>
-    <transport_descriptor>
-      <transport_id>shm_large_images</transport_id>
-      <type>SHM</type>
-      <segment_size>33554432</segment_size>
-    </transport_descriptor>
-    <transport_descriptor>
-      <transport_id>udp_loopback</transport_id>
-      <type>UDPv4</type>
-      <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>
-    </transport_descriptor>
-  </transport_descriptors>
-  <participant profile_name="deepsort_demo" is_default_profile="true">
-    <rtps>
-      <userTransports>
-        <transport_id>shm_large_images</transport_id>
-        <transport_id>udp_loopback</transport_id>
-      </userTransports>
-      <useBuiltinTransports>false</useBuiltinTransports>
-    </rtps>
-  </participant>
-</profiles>
-"""
-
-
-def use_large_image_transport(out_dir: Path) -> None:
+def use_large_image_transport() -> None:
     """Point this process and its children at :data:`FASTDDS_PROFILE` (a user's own profile wins)."""
     if "FASTDDS_DEFAULT_PROFILES_FILE" in os.environ:
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "fastdds_profile.xml"
-    path.write_text(FASTDDS_PROFILE, encoding="utf-8")
-    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(path.resolve())
+    if not FASTDDS_PROFILE.is_file():
+        raise FileNotFoundError(f"Fast DDS profile {FASTDDS_PROFILE} not found (it ships with the package's "
+                                f"config folder)")
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(FASTDDS_PROFILE)
 
 
 class DemoRecording:
@@ -232,16 +215,8 @@ def node_totals(msg: Any, hardware_id: str) -> dict[str, int] | None:
     return None
 
 
-def make_recorder_node(recording: DemoRecording, tracker_name: str = "/tracker_node"):
-    """A node recording ``tracks``, ``tracks/image``, ``/diagnostics`` and (later) the input images' stamps."""
-    from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.node import Node
-    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-    from vision_msgs.msg import Detection2DArray
-
-    from deepsort_ros.ros.conversions import image_to_bgr_numpy
-
+def make_recorder_node(recording: DemoRecording, tracker_name: str = "/tracker_node") -> Node:
+    """A node recording the input images' stamps, ``tracks``, ``tracks/image`` and ``/diagnostics``."""
     # Reliable and deep: every result of the replay must be recorded, none lost in transport.
     reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -249,13 +224,10 @@ def make_recorder_node(recording: DemoRecording, tracker_name: str = "/tracker_n
         def __init__(self):
             super().__init__("demo_recorder")
             self.diagnostics_seen = 0
+            self.create_subscription(Image, IMAGE_TOPIC, self.on_image, reliable)
             self.create_subscription(Detection2DArray, "tracks", self.on_tracks, reliable)
             self.create_subscription(Image, "tracks/image", self.on_annotated, reliable)
             self.create_subscription(DiagnosticArray, "/diagnostics", self.on_diagnostics, 10)
-
-        def subscribe_images(self) -> None:
-            """Also record the stamps of the input images (see run_demo for when)."""
-            self.create_subscription(Image, IMAGE_TOPIC, self.on_image, reliable)
 
         def on_image(self, msg: Image) -> None:
             recording.add_image(stamp_to_ns(msg.header.stamp))
@@ -266,7 +238,7 @@ def make_recorder_node(recording: DemoRecording, tracker_name: str = "/tracker_n
                                  ids, boxes, scores)
 
         def on_annotated(self, msg: Image) -> None:
-            recording.add_annotated(image_to_bgr_numpy(msg))
+            recording.add_annotated(raw_image_to_bgr(msg))
 
         def on_diagnostics(self, msg: DiagnosticArray) -> None:
             totals = node_totals(msg, tracker_name)
@@ -298,9 +270,11 @@ def tracker_command(model: str | None) -> list[str]:
 
 
 def publisher_command(video: Path, rate: float | None) -> list[str]:
-    """video_publisher playing ``video`` once (reliable QoS) at its own rate, or ``rate``."""
+    """video_publisher playing ``video`` once (reliable QoS) at its own rate, or ``rate``, from the moment
+    both image subscribers (the node and the recorder) are matched."""
     command = [entry_point("video_publisher"), "--ros-args", "-p", f"source:={video}",
-               "-p", f"wait_for_subscribers:={NODE_READY_TIMEOUT_S}", "-r", f"image:={IMAGE_TOPIC}"]
+               "-p", f"wait_for_subscribers:={IMAGE_SUBSCRIBERS}", "-p", f"wait_timeout_s:={NODE_READY_TIMEOUT_S}",
+               "-r", f"image:={IMAGE_TOPIC}"]
     if rate:
         command += ["-p", f"rate:={float(rate)}"]
     return command
@@ -373,8 +347,6 @@ def video_properties(video: Path) -> tuple[int, float]:
 
 def spin_until_shutdown(executor: Any) -> None:
     """Spin until the executor or the ROS context shuts down (Ctrl-C shuts the context down)."""
-    from rclpy.executors import ExternalShutdownException
-
     try:
         executor.spin()
     except ExternalShutdownException:
@@ -383,9 +355,6 @@ def spin_until_shutdown(executor: Any) -> None:
 
 def run_demo(video: Path, out_dir: Path, model: str | None, rate: float | None) -> dict[str, Any]:
     """Run the graph on ``video`` and return the summary written to ``out_dir/summary.json``."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
     frame_count, fps = video_properties(video)
     play_rate = rate or fps
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -402,17 +371,13 @@ def run_demo(video: Path, out_dir: Path, model: str | None, rate: float | None) 
     try:
         children.start("tracker_node", tracker_command(model))
         node_alive = lambda: children.check_alive("tracker_node")  # noqa: E731
-        # Up means subscribed to images and seen publishing diagnostics: its whole graph is matched.
-        wait_until(lambda: recorder.count_subscribers(IMAGE_TOPIC) > 0 and recorder.count_publishers("tracks") > 0
-                   and recorder.diagnostics_seen > 0, NODE_READY_TIMEOUT_S, "tracker_node to come up",
-                   check=node_alive)
+        # Up means subscribed to images (beside the recorder) and seen publishing diagnostics, so its results
+        # reach the recorder from the first frame on.
+        wait_until(lambda: recorder.count_subscribers(IMAGE_TOPIC) >= IMAGE_SUBSCRIBERS
+                   and recorder.count_publishers("tracks") > 0 and recorder.diagnostics_seen > 0,
+                   NODE_READY_TIMEOUT_S, "tracker_node to come up", check=node_alive)
         children.start("video_publisher", publisher_command(video, rate))
         publisher = children.procs["video_publisher"]
-        # video_publisher starts on its first subscriber, and a second one is matched up to ~2 s later: the
-        # recorder subscribes to the images only once the node gets them, so the node sees every frame.
-        wait_until(lambda: recording.frames_processed > 0 or publisher.poll() is not None, NODE_READY_TIMEOUT_S,
-                   "the first results", check=node_alive)
-        recorder.subscribe_images()
         wait_until(lambda: publisher.poll() is not None, frame_count / play_rate + NODE_READY_TIMEOUT_S,
                    "video_publisher to finish the video", check=node_alive)
         if publisher.returncode != 0:
@@ -433,13 +398,14 @@ def run_demo(video: Path, out_dir: Path, model: str | None, rate: float | None) 
             "video": str(video), "publish_rate_hz": play_rate,
             "detector": f"ultralytics:{model}" if model else "motion", "appearance": "histogram",
             "wall_s": round(time.monotonic() - started, 1), "exit_codes": exit_codes,
+            "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"),
         })
     return summary
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m deepsort_ros.tools.demo",
+        prog="python -m deepsort_ros.ros.demo",
         description="Run video_publisher -> tracker_node on a video and record tracks.txt, annotated.mp4 and "
                     "summary.json.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", help="ultralytics weights for the detector [default: weight-free motion "
@@ -471,8 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: model weights {args.model} not found (give a local ultralytics .pt/.onnx file; nothing is "
               f"downloaded)", file=sys.stderr)
         return 1
-    use_large_image_transport(args.out)
     try:
+        use_large_image_transport()
         summary = run_demo(args.video, args.out, args.model, args.rate)
     except (RuntimeError, TimeoutError, ValueError, FileNotFoundError) as error:
         print(f"demo: error: {error}", file=sys.stderr)

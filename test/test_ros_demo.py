@@ -1,13 +1,15 @@
-"""The demo program: its recording and summary logic, its errors, and a short run through the real node."""
+"""The demo (ROS layer): recording and summary logic, its DDS profile, its errors, a short run through the node."""
 import json
+import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 
 import cv2
 import numpy as np
 import pytest
 
-from deepsort_ros.tools import demo
+from deepsort_ros.ros import demo
 from deepsort_ros.tools.mot import read_mot_rows
 
 
@@ -101,6 +103,26 @@ def test_missing_model_is_named(tmp_path, capsys, vtest_avi):
     assert "yolo.pt not found" in capsys.readouterr().err
 
 
+def test_shipped_fastdds_profile_is_used_unless_the_user_has_one(monkeypatch):
+    namespace = {"dds": "http://www.eprosima.com"}
+    profile = ElementTree.parse(demo.FASTDDS_PROFILE).getroot()
+    assert profile.find(".//dds:transport_descriptor[dds:type='SHM']/dds:segment_size", namespace).text == "33554432"
+    addresses = profile.findall(".//dds:transport_descriptor[dds:type='UDPv4']//dds:address", namespace)
+    assert [a.text for a in addresses] == ["127.0.0.1"]
+    assert profile.find(".//dds:useBuiltinTransports", namespace).text == "false"
+    monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+    demo.use_large_image_transport()
+    assert os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] == str(demo.FASTDDS_PROFILE)
+    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/etc/my_profile.xml")
+    demo.use_large_image_transport()
+    assert os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] == "/etc/my_profile.xml"
+
+
+def test_video_publisher_waits_for_the_node_and_the_recorder(tmp_path):
+    command = demo.publisher_command(tmp_path / "clip.avi", None)
+    assert "wait_for_subscribers:=2" in command and f"wait_timeout_s:={demo.NODE_READY_TIMEOUT_S}" in command
+
+
 def walkers_clip(path, frames=30, height=240, width=320):
     """Two textured blobs walking across a static textured background, as a lossless video."""
     rng = np.random.default_rng(5)
@@ -120,7 +142,7 @@ def test_short_demo_through_the_real_node(tmp_path, ros_env):
     clip = tmp_path / "walkers.avi"
     walkers_clip(clip)
     out = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "deepsort_ros.tools.demo", "--video", str(clip), "--out",
+    result = subprocess.run([sys.executable, "-m", "deepsort_ros.ros.demo", "--video", str(clip), "--out",
                              str(out), "--rate", "15"], env=ros_env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "of 30 frames processed" in result.stdout
@@ -132,7 +154,7 @@ def test_short_demo_through_the_real_node(tmp_path, ros_env):
     assert all(code == 0 for code in summary["exit_codes"].values()), summary["exit_codes"]
     rows = read_mot_rows(out / "tracks.txt")
     assert rows.frames.max() <= 30
-    assert (out / "fastdds_profile.xml").is_file()
+    assert summary["fastdds_profile"] == str(demo.FASTDDS_PROFILE)
     late = rows.frames >= 12
     # Both walkers are followed, each under one id, to the end.
     assert len(np.unique(rows.ids[late])) == 2
