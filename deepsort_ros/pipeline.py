@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -29,6 +29,7 @@ import numpy as np
 from deepsort_ros.core import Tracker, TrackerConfig, Tracks
 from deepsort_ros.perception import (DETECTOR_TRACKER_SETTINGS, build_detector, build_embedder,
                                   build_motion_estimator)
+from deepsort_ros.perception.input_checks import check_image
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class PipelineResult:
     class_names: list[str]
     detections: tuple[np.ndarray, np.ndarray, np.ndarray]
     dropped_detections: int = 0
-    warp: np.ndarray | None = field(default=None)
+    warp: np.ndarray | None = None
 
 
 def sanitise_detections(boxes_xyxy, scores, classes=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
@@ -206,9 +207,7 @@ class Pipeline:
         -------
         PipelineResult
         """
-        if not isinstance(bgr, np.ndarray) or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
-            raise ValueError(f"pipeline: expected a BGR uint8 image (H, W, 3), got "
-                             f"{getattr(bgr, 'dtype', type(bgr).__name__)} {getattr(bgr, 'shape', '')}")
+        check_image(bgr, "pipeline")
         timings = dict.fromkeys(STAGES, 0.0)
         start = time.perf_counter()
         if detections is None:

@@ -227,6 +227,18 @@ def test_bad_input_raises_value_error_naming_the_problem(boxes, scores, kwargs, 
     assert len(tracker.store) == 0                          # nothing half-applied
 
 
+def test_a_feature_dimension_change_is_rejected_before_any_state_changes():
+    tracker = Tracker(config(n_init=1))
+    first = step(tracker, [(100, 100)], features=np.ones((1, 4)), timestamp=1.0)
+    mean = tracker.store.mean.copy()
+    with pytest.raises(ValueError, match="dimension 8, earlier frames had 4"):
+        step(tracker, [(105, 100)], features=np.ones((1, 8)), timestamp=1.1)
+    np.testing.assert_array_equal(tracker.store.mean, mean)     # not even predicted
+    assert tracker.store.steps_since.tolist() == [0.0]
+    again = step(tracker, [(105, 100)], features=np.ones((1, 4)), timestamp=1.1)   # the clock did not move
+    assert again.ids.tolist() == first.ids.tolist()
+
+
 def test_timestamps_must_increase():
     tracker = Tracker()
     step(tracker, [(100, 100)], timestamp=1.0)

@@ -1,4 +1,5 @@
 """Two separate processes exchange sensor_msgs/Image and vision_msgs/Detection2DArray over real DDS."""
+import signal
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from vision_msgs.msg import Detection2DArray  # noqa: E402
 PEER = textwrap.dedent(
     """
     import rclpy
+    from rclpy.executors import ExternalShutdownException
     from rclpy.node import Node
     from sensor_msgs.msg import Image
     from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
@@ -39,7 +41,14 @@ PEER = textwrap.dedent(
             self.publisher.publish(Detection2DArray(header=image.header, detections=[detection]))
 
     rclpy.init()
-    rclpy.spin(Peer())
+    peer = Peer()
+    try:
+        rclpy.spin(peer)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        peer.destroy_node()
+        rclpy.try_shutdown()
     """
 )
 
@@ -74,5 +83,10 @@ def test_image_out_detections_back(ros_env):
     finally:
         node.destroy_node()
         rclpy.shutdown()
-        peer.terminate()
-        peer.wait(timeout=10)
+        peer.send_signal(signal.SIGINT)
+        try:
+            peer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Teardown speed is not what this test checks; a peer stuck in DDS teardown must not linger.
+            peer.kill()
+            peer.wait()

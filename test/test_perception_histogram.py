@@ -56,5 +56,7 @@ def test_rejects_bad_input():
     embedder = HistogramEmbedder()
     with pytest.raises(ValueError, match="BGR uint8"):
         embedder.embed(np.zeros((10, 10), np.uint8), np.zeros((0, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        embedder.embed(np.zeros((10, 10, 3), np.uint8), np.array([[0.0, 0.0, np.nan, 8.0]]))
     with pytest.raises(ValueError, match="samples_height"):
         HistogramEmbedder(stripes=8, samples_height=4)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from deepsort_ros.perception.camera_motion import CameraMotionEstimator
-from deepsort_ros.perception.detection_quality import DetectionCounts, load_mot_gt
+from deepsort_ros.perception.detection_quality import DetectionCounts
 from deepsort_ros.perception.motion_detector import MotionDetector
+from deepsort_ros.tools.mot import read_mot_rows
 from deepsort_ros.tools.synthetic_scene import SyntheticScene
 
 
@@ -38,14 +39,16 @@ def test_static_objects_and_small_blobs_are_not_people():
 
 
 def test_finds_people_in_pets09(vtest_avi, mot_data):
-    gt = load_mot_gt(mot_data / "PETS09-S2L1" / "gt" / "gt.txt")
+    gt = read_mot_rows(mot_data / "PETS09-S2L1" / "gt" / "gt.txt")
+    starts = gt.frame_slices(200)
     capture = cv2.VideoCapture(str(vtest_avi))
     detector = MotionDetector()
     counts = DetectionCounts()
     for frame in range(1, 201):
         ok, bgr = capture.read()
         assert ok
-        counts.add(detector.detect([bgr])[0][0], *gt[frame])
+        here = slice(starts[frame], starts[frame + 1])
+        counts.add(detector.detect([bgr])[0][0], gt.boxes_xyxy[here], gt.scores[here] != 0)
     capture.release()
     # Over the whole video (deepsort-bench --gt --num-frames 795) recall is 0.70 at precision 0.87; the first 200
     # frames include learning the background.

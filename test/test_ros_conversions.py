@@ -9,7 +9,8 @@ import pytest
 
 from deepsort_ros.image_codec import image_message_to_bgr
 from deepsort_ros.ros import conversions
-from deepsort_ros.ros.conversions import bgr_to_image, detection_array_to_numpy, tracks_to_detection_array
+from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy, stamp_to_ns,
+                                          tracks_to_detection_array)
 from deepsort_ros.ros.labels import MAX_CLASSES, ClassLabels
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -28,6 +29,12 @@ def test_bgr_to_image_round_trips_through_the_decoder_and_keeps_the_header():
     np.testing.assert_array_equal(image_message_to_bgr(msg), bgr)
     with pytest.raises(ValueError):
         bgr_to_image(bgr[:, :, 0], header)
+
+
+def test_stamps_become_exact_nanoseconds():
+    header = Header()
+    header.stamp.sec, header.stamp.nanosec = 1_700_000_000, 999_999_999
+    assert stamp_to_ns(header.stamp) == 1_700_000_000_999_999_999
 
 
 def test_rclpy_compressed_images_go_through_the_decoder():
@@ -55,7 +62,8 @@ def test_cv_bridge_and_the_shared_decoder_agree(encoding):
     np.testing.assert_array_equal(conversions.image_to_bgr(msg), image_message_to_bgr(msg))
 
 
-def test_image_to_bgr_checks_and_converts_without_cv_bridge_too():
+def test_image_to_bgr_checks_and_converts_without_cv_bridge_too(monkeypatch):
+    monkeypatch.setattr(conversions, "CvBridge", None)  # a pip-only install, even where cv_bridge exists
     bgr = RNG.integers(0, 256, (3, 4, 3), dtype=np.uint8)
     np.testing.assert_array_equal(conversions.image_to_bgr(_raw_image("rgb8", bgr[:, :, ::-1])), bgr)
     broken = _raw_image("bgr8", bgr)

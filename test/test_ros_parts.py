@@ -2,6 +2,7 @@
 import inspect
 import re
 import threading
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -185,3 +186,61 @@ def test_parameter_file_documents_every_parameter_and_sets_only_node_level_ones(
         assert by_name[name].default == value and by_name[name].type_problem(value) is None
     for spec in specs:
         assert f" {spec.name.rsplit('.', 1)[-1]}: " in text, f"{spec.name} undocumented; {stale}"
+
+
+@pytest.fixture
+def ros_context():
+    import rclpy
+
+    context = rclpy.Context()
+    rclpy.init(context=context, args=[])
+    yield context
+    rclpy.try_shutdown(context=context)
+
+
+def _wait_for(predicate, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_a_failed_start_releases_the_node_and_starts_no_worker(ros_context, monkeypatch):
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from deepsort_ros.ros.node import TrackerNode
+
+    destroyed = []
+    monkeypatch.setattr(TrackerNode, "destroy_node", lambda self: destroyed.append(self) or Node.destroy_node(self))
+    workers = sum(thread.name == "tracker_worker" for thread in threading.enumerate())
+    with pytest.raises(parameters.ParameterError, match="tracker.max_age"):
+        TrackerNode(context=ros_context, parameter_overrides=[Parameter("tracker.max_age", value=-3)])
+    assert len(destroyed) == 1
+    assert sum(thread.name == "tracker_worker" for thread in threading.enumerate()) == workers
+
+
+def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monkeypatch):
+    import numpy as np
+    from rclpy.parameter import Parameter
+    from std_msgs.msg import Header
+
+    from deepsort_ros.ros.node import TrackerNode
+
+    node = TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none")])
+    try:
+        publish, failures = node.tracks_publisher.publish, [RuntimeError("publisher broke")]
+        monkeypatch.setattr(node.tracks_publisher, "publish",
+                            lambda msg: (_ for _ in ()).throw(failures.pop()) if failures else publish(msg))
+        empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+        first, second = Header(), Header()
+        first.stamp.sec, second.stamp.sec = 1, 2
+        node._hand_over(None, empty, first)
+        _wait_for(lambda: node.stats.take_window().total_skipped == 1, "the failing frame to be skipped")
+        node._hand_over(None, empty, second)
+        _wait_for(lambda: node.stats.take_window().total_processed == 1, "the next frame to be processed")
+        assert node._worker.is_alive()
+    finally:
+        node.stop()
+        node.destroy_node()

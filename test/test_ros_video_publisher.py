@@ -101,7 +101,8 @@ def test_publishing_waits_until_every_expected_subscriber_is_matched(tmp_path):
     graph = InProcessGraph(tmp_path, wait_for_subscribers=2, wait_timeout_s=60.0)
     try:
         early = graph.subscribe()
-        graph.spin(1.5)
+        graph.spin(20.0, until=lambda: graph.publisher.publisher.get_subscription_count() >= 1)
+        graph.spin(1.0)
         # One of two subscribers: nothing is published yet (at 30 fps it would have sent the whole folder).
         assert graph.publisher.publisher.get_subscription_count() == 1 and graph.publisher.published == 0
         assert not graph.publisher.started and early == []
@@ -118,14 +119,14 @@ def test_publishing_waits_until_every_expected_subscriber_is_matched(tmp_path):
 
 def test_publishing_starts_anyway_after_the_timeout(tmp_path):
     frames = write_frames(tmp_path)
+    created = time.monotonic()  # the wait counts from the node's creation
     graph = InProcessGraph(tmp_path, wait_for_subscribers=3, wait_timeout_s=0.5)
     try:
         received = graph.subscribe()
-        started = time.monotonic()
         graph.spin(20.0, until=lambda: graph.publisher.started)
-        waited = time.monotonic() - started
+        waited = time.monotonic() - created
         graph.spin(20.0, until=lambda: graph.publisher.finished and len(received) == len(frames))
     finally:
         graph.close()
-    assert 0.3 <= waited < 10.0
+    assert 0.5 <= waited < 10.0
     assert graph.publisher.published == len(received) == len(frames)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
+from deepsort_ros.core.linear_assignment import iou_matrix
 from deepsort_ros.sources import bag_typestore
 from deepsort_ros.tools import track
-from deepsort_ros.tools.mot import box_iou, read_mot_rows
+from deepsort_ros.tools.mot import read_mot_rows
 
 HEIGHT, WIDTH, FRAMES = 240, 320, 40
 BOX_W, BOX_H = 24, 64
@@ -92,7 +93,7 @@ def check_mot_tracks_follow_the_walkers(mot_path, frames=FRAMES):
         if not here.any():
             continue
         tracked_frames += 1
-        iou = box_iou(ground_truth(frame - 1), rows.boxes_xyxy[here])
+        iou = iou_matrix(ground_truth(frame - 1), rows.boxes_xyxy[here])
         best = iou.argmax(axis=1)
         assert (iou.max(axis=1) > 0.5).all(), f"frame {frame}: IoU {iou.max(axis=1)}"
         for walker in range(2):

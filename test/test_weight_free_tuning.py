@@ -5,7 +5,6 @@ to unset tracker settings, the node declares it as its tracker.* defaults, and P
 """
 import cv2
 import numpy as np
-import pytest
 import rclpy
 from rclpy.parameter import Parameter
 

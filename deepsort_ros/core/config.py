@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from .kalman_filter import STATE_SPACES
+from .nn_matching import APPEARANCE_MODES
+
 
 def _setting(default: Any, description: str, *, range: tuple | None = None, choices: tuple | None = None):
     """A dataclass field carrying ``description`` and either ``range`` (inclusive) or ``choices``."""
@@ -27,7 +30,7 @@ class TrackerConfig:
     # Kalman filter.
     state_space: str = _setting(
         "xyah", "Kalman measurement: 'xyah' (centre, aspect ratio, height; DeepSORT) or 'xywh' (centre, width, "
-        "height)", choices=("xyah", "xywh"))
+        "height)", choices=STATE_SPACES)
     std_weight_position: float = _setting(
         0.125, "Position process noise, as a fraction of the box size per step", range=(1e-4, 1.0))
     std_weight_velocity: float = _setting(
@@ -45,7 +48,7 @@ class TrackerConfig:
     # Appearance.
     appearance_update: str = _setting(
         "ema", "Per-track appearance: 'ema' (exponential moving average of features) or 'gallery' (nearest "
-        "neighbour over the last gallery_budget features)", choices=("ema", "gallery"))
+        "neighbour over the last gallery_budget features)", choices=APPEARANCE_MODES)
     ema_alpha: float = _setting(
         0.92, "Weight of the old appearance in the moving average, per reference frame (see kalman_fps; "
         "a 3x faster camera blends with ema_alpha ** (1/3) per frame)", range=(0.0, 1.0))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+APPEARANCE_MODES = ("ema", "gallery")
+
 
 def normalise_rows(features: np.ndarray, copy: bool = True) -> np.ndarray:
     """(N, D) float32 rows scaled to unit length (all-zero rows stay zero); ``copy=False`` normalises a
@@ -34,8 +36,8 @@ class AppearanceMemory:
     """
 
     def __init__(self, mode: str = "ema", ema_alpha: float = 0.9, budget: int = 100):
-        if mode not in ("ema", "gallery"):
-            raise ValueError(f"appearance mode {mode!r}: allowed ('ema', 'gallery')")
+        if mode not in APPEARANCE_MODES:
+            raise ValueError(f"appearance mode {mode!r}: allowed {APPEARANCE_MODES}")
         self.mode = mode
         self.ema_alpha = ema_alpha
         self.budget = budget if mode == "gallery" else 1

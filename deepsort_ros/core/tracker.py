@@ -31,7 +31,8 @@ class Tracker:
     -----
     Input policy: malformed input is rejected, never silently repaired. :meth:`update` raises ValueError
     naming the problem for wrong shapes or lengths, NaN or infinite values, boxes with non-positive width or
-    height, a malformed ``warp`` and timestamps that do not increase. Detections scoring below
+    height, a malformed ``warp``, features whose dimension differs from earlier frames' and timestamps that do
+    not increase. Detections scoring below
     ``config.min_score`` are valid input and simply ignored.
     """
 
@@ -83,6 +84,10 @@ class Tracker:
             For malformed input (see the class notes).
         """
         boxes, scores, features, classes, warp = self._check_inputs(boxes_xyxy, scores, features, classes, warp)
+        known_dim = self.appearance.dim
+        if features is not None and len(features) and known_dim is not None and features.shape[1] != known_dim:
+            # Checked before any state changes, so a rejected frame leaves the tracker as it was.
+            raise ValueError(f"features have dimension {features.shape[1]}, earlier frames had {known_dim}")
         dt = self._step = self._advance_clock(timestamp)
         cfg, store, kalman = self.config, self.store, self.kalman
         if len(store):

@@ -18,26 +18,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def check_boxes(boxes_xyxy, where: str) -> np.ndarray:
-    """Return boxes as a finite (N, 4) float32 array or raise ``ValueError``."""
-    boxes = np.asarray(boxes_xyxy, dtype=np.float32)
-    if boxes.size == 0:
-        return boxes.reshape(0, 4)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"{where}: boxes must have shape (N, 4), got {boxes.shape}")
-    if not np.isfinite(boxes).all():
-        raise ValueError(f"{where}: boxes contain NaN or infinite values")
-    return boxes
-
-
-def check_image(bgr, where: str) -> np.ndarray:
-    """Return ``bgr`` if it is a BGR uint8 (H, W, 3) image, else raise ``ValueError``."""
-    if not isinstance(bgr, np.ndarray) or bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
-        shape = getattr(bgr, "shape", None)
-        raise ValueError(f"{where}: expected a BGR uint8 image (H, W, 3), got {getattr(bgr, 'dtype', type(bgr))} {shape}")
-    return bgr
-
-
 def normalisation_table(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
     """(256, 1, 3) float32 table mapping uint8 RGB values to ``(v / 255 - mean) / std`` per channel."""
     values = np.arange(256, dtype=np.float64)[:, None] / 255.0

@@ -1,33 +1,18 @@
 """Recall and precision of a detector against MOTChallenge ground truth (IoU matching per frame).
 
-Used by ``deepsort-bench --gt`` and the tests to tune and check detectors such as the motion backend.
-Ground-truth rows with ``consider == 0`` are not scored, and detections that overlap them are ignored,
+Used by ``deepsort-bench --gt`` and the tests to tune and check detectors such as the motion backend
+(ground truth read with :func:`deepsort_ros.tools.mot.read_mot_rows`, whose ``scores`` column is the
+'consider' flag). Ground-truth rows with ``consider == 0`` are not scored, and detections that overlap them are ignored,
 as MOTChallenge does.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from deepsort_ros.core.linear_assignment import iou_matrix
-
-
-def load_mot_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Read a MOTChallenge ``gt.txt`` into ``{frame: (boxes_xyxy (N, 4), consider (N,) bool)}``."""
-    rows = np.loadtxt(path, delimiter=",", ndmin=2)
-    if rows.shape[1] < 7:
-        raise ValueError(f"{path}: expected at least 7 comma-separated columns, got {rows.shape[1]}")
-    frames = rows[:, 0].astype(np.int64)
-    boxes = np.concatenate([rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]], axis=1)
-    consider = rows[:, 6] != 0
-    order = np.argsort(frames, kind="stable")
-    frames, boxes, consider = frames[order], boxes[order], consider[order]
-    starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
-    ends = np.r_[starts[1:], len(frames)]
-    return {int(frames[s]): (boxes[s:e], consider[s:e]) for s, e in zip(starts, ends)}
 
 
 @dataclass

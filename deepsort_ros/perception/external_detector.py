@@ -9,7 +9,7 @@ PARAMS = (
 
 
 class ExternalDetector:
-    """Placeholder detector for detections supplied by the caller.
+    """The detector of tracker-only mode: it runs nothing, the caller supplies every frame's detections.
 
     Parameters
     ----------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .input_checks import check_boxes, check_image
 from .params import Param
 
 PARAMS = (
@@ -72,9 +73,8 @@ class HistogramEmbedder:
         ndarray
             (N, dim) float32, rows L2-normalised.
         """
-        if bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
-            raise ValueError(f"histogram embedder expects a BGR uint8 image (H, W, 3), got {bgr.dtype} {bgr.shape}")
-        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        check_image(bgr, "histogram embedder")
+        boxes = check_boxes(boxes_xyxy, "histogram embedder").astype(np.float64)
         n = len(boxes)
         if n == 0:
             return np.zeros((0, self.dim), dtype=np.float32)

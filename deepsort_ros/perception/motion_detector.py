@@ -11,6 +11,7 @@ from types import MappingProxyType
 import cv2
 import numpy as np
 
+from .input_checks import check_image
 from .params import Param
 
 PARAMS = (
@@ -96,8 +97,7 @@ class MotionDetector:
 
     def foreground(self, bgr: np.ndarray) -> np.ndarray:
         """Update the background model with ``bgr`` and return the cleaned foreground mask (working scale)."""
-        if bgr.ndim != 3 or bgr.shape[2] != 3 or bgr.dtype != np.uint8:
-            raise ValueError(f"motion detector expects a BGR uint8 image (H, W, 3), got {bgr.dtype} {bgr.shape}")
+        check_image(bgr, "motion detector")
         small = bgr if self.scale == 1.0 else cv2.resize(
             bgr, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
         raw = self._subtractor.apply(small, learningRate=self.learning_rate)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .cpu_threads import thread_count
-from .crops import CropSampler, check_boxes, check_image
+from .crops import CropSampler
+from .input_checks import check_boxes, check_image
 from .params import DEVICE, Param, check_device
 
 PARAMS = (

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .osnet import OSNET_VARIANTS, build_osnet
-from .reid_archs import ARCHS, TORCHVISION_ARCHS
+from .osnet import build_osnet
+from .reid_archs import ARCHS, OSNET_VARIANTS, TORCHVISION_ARCHS
 # Classification heads dropped from checkpoints: tracking uses the features before them.
 _HEAD_PREFIXES = {"mobilenet_v2": ("classifier.",), "resnet18": ("fc.",), "resnet50": ("fc.",)}
 _OBTAIN = ("Pretrained OSNet weights (e.g. osnet_x0_25_msmt17.pth) come from the torchreid model zoo "

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .cpu_threads import thread_count
-from .crops import IMAGENET_MEAN, IMAGENET_STD, CropSampler, check_boxes, check_image, crop_batch_roi_align
+from .crops import IMAGENET_MEAN, IMAGENET_STD, CropSampler, crop_batch_roi_align
+from .input_checks import check_boxes, check_image
 from .params import DEVICE, Param
 from .reid_archs import ARCHS
 

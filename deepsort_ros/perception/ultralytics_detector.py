@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .input_checks import check_image
 from .params import DEVICE, Param
 
 PARAMS = (
@@ -113,10 +114,7 @@ class UltralyticsDetector:
             Per frame ``(boxes_xyxy (N, 4) float32, scores (N,) float32, classes (N,) int64)`` in original
             image pixels.
         """
-        images = list(images)
-        for image in images:
-            if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-                raise ValueError(f"detector expects BGR uint8 images (H, W, 3), got {getattr(image, 'shape', image)}")
+        images = [check_image(image, "ultralytics detector") for image in images]
         if not images:
             return []
         results = self.model.predict(images, **self._predict_args)

@@ -1,9 +1,9 @@
-"""ROS messages <-> numpy: BGR arrays to images, detections to arrays, tracks to Detection2DArray.
+"""ROS messages <-> numpy: BGR arrays to images, detections to arrays, tracks to Detection2DArray, stamps.
 
 Incoming images are decoded by :mod:`deepsort_ros.image_codec` (shared with the bag sources), or, for
 the common raw encodings, by cv_bridge where it is installed (robots with apt ROS 2); both give the same
-pixels. Every function that reads a message checks it first and raises ``ValueError`` naming what is wrong, so the node
-can log and skip a bad message instead of crashing or tracking garbage.
+pixels. Every function that reads a message checks it first and raises ``ValueError`` naming what is
+wrong, so the node can log and skip a bad message instead of crashing or tracking garbage.
 """
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ except ImportError:  # pip-only installs have no cv_bridge; the shared decoder g
 # Raw encodings cv_bridge converts to bgr8 itself; everything else goes through the shared decoder.
 CV_BRIDGE_ENCODINGS = frozenset({"bgr8", "rgb8", "bgra8", "rgba8", "mono8", "mono16"})
 _bridge = None
+
+
+def stamp_to_ns(stamp) -> int:
+    """A builtin_interfaces/Time as integer nanoseconds (exact, unlike float seconds)."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def image_to_bgr(msg) -> np.ndarray:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -46,6 +45,8 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from deepsort_ros.image_codec import raw_image_to_bgr
+from deepsort_ros.ros.conversions import stamp_to_ns
+from deepsort_ros.ros.dds import isolate_dds
 from deepsort_ros.tools.track import AnnotatedVideo, MotResultsFile
 
 DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -61,13 +62,6 @@ NODE_READY_TIMEOUT_S = 60.0
 # After the last image, results must have stopped for this long before the node is stopped.
 DRAIN_IDLE_S = 1.5
 STOP_GRACE_S = 5.0
-
-
-def isolate_dds() -> None:
-    """Keep DDS on this machine and on a domain of its own (an outer ROS_DOMAIN_ID wins)."""
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    os.environ["ROS_LOCALHOST_ONLY"] = "1"
-    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 101)))
 
 
 def use_large_image_transport() -> None:
@@ -200,10 +194,6 @@ def detection_array_to_arrays(msg: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     scores = np.fromiter((d.results[0].hypothesis.score if d.results else 1.0 for d in detections),
                          dtype=np.float64, count=count)
     return ids, boxes, scores
-
-
-def stamp_to_ns(stamp: Any) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def node_totals(msg: Any, hardware_id: str) -> dict[str, int] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import rclpy
 from rclpy.parameter import Parameter
 
+from deepsort_ros.ros.dds import isolate_dds
 from deepsort_ros.ros.parameters import ParameterSpec
 from deepsort_ros.ros.pipeline_config import all_parameter_specs
 
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", type=Path, metavar="README", help="rewrite the generated sections of this file")
     args = parser.parse_args(argv)
+    isolate_dds()  # the topics come from live nodes
     sections = generated_sections()
     if args.write:
         args.write.write_text(rewrite(args.write.read_text(), sections))

@@ -53,7 +53,9 @@ class ClassLabels:
         classes = np.asarray(classes, dtype=np.int64).reshape(-1)
         if as_index:
             return [str(c) for c in classes.tolist()]
-        known = (classes >= 0) & (classes < len(self.names))
+        # One snapshot: index_of may append a name from a callback thread while the worker reads.
+        names = self._names_array
+        known = (classes >= 0) & (classes < len(names))
         out = np.asarray(classes.astype(str), dtype=object)
-        out[known] = self._names_array[classes[known]]
+        out[known] = names[classes[known]]
         return out.tolist()

@@ -37,7 +37,7 @@ from deepsort_ros.annotate import Annotator
 from deepsort_ros.image_codec import check_raw_image
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
-from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy, image_to_bgr,
+from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy, image_to_bgr, stamp_to_ns,
                                           tracks_to_detection_array)
 from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
 from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
@@ -53,10 +53,6 @@ MAX_LABEL_CLASSES = 65536
 _NO_PIXELS = np.zeros((1, 1, 3), dtype=np.uint8)
 
 
-def _stamp_ns(stamp) -> int:
-    return stamp.sec * 1_000_000_000 + stamp.nanosec
-
-
 class TrackerNode(Node):
     """DeepSORT tracking as a ROS 2 node (see the module docstring for topics).
 
@@ -70,6 +66,16 @@ class TrackerNode(Node):
 
     def __init__(self, **node_kwargs: Any):
         super().__init__(NODE_NAME, **node_kwargs)
+        try:
+            self._set_up()
+        except BaseException:
+            # Release the rcl node while its context is alive: left to the garbage collector until after
+            # rclpy shuts down, its handles are finalised in arbitrary order at exit, which can crash.
+            self.destroy_node()
+            raise
+
+    # ------------------------------------------------------------------ setup
+    def _set_up(self) -> None:
         # The node's own parameters come first: detector.backend picks the tracker.* defaults (its preset).
         values = parameters.declare(self, parameters.node_specs())
         specs = all_parameter_specs(values["detector.backend"])
@@ -99,13 +105,13 @@ class TrackerNode(Node):
         self.add_post_set_parameters_callback(self._apply_parameter_change)
         self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
         self._publish_label_info()
-        self._worker = threading.Thread(target=self._work, name="tracker_worker", daemon=True)
-        self._worker.start()
         self.get_logger().info(
             f"tracking with detector {values['detector.backend']}, appearance {values['reid.backend']} on "
             f"{self.device}; input {self._input_description}")
+        # Last: nothing after it can fail, so a failed start never leaves a thread to stop.
+        self._worker = threading.Thread(target=self._work, name="tracker_worker", daemon=True)
+        self._worker.start()
 
-    # ------------------------------------------------------------------ setup
     def _create_publishers(self) -> None:
         self.tracks_publisher = self.create_publisher(Detection2DArray, "tracks", 10)
         # Depth 1: a slow viewer gets the newest picture, not a backlog.
@@ -147,7 +153,7 @@ class TrackerNode(Node):
     # ------------------------------------------------------------------ callbacks (never block)
     def _accept_stamp(self, kind: str, stamp) -> int | None:
         """The stamp in ns when it is newer than the previous ``kind`` message's, else log and None."""
-        stamp_ns = _stamp_ns(stamp)
+        stamp_ns = stamp_to_ns(stamp)
         last = self._last_stamp_ns.get(kind)
         reset_s = self._values["time_jump_reset_s"]
         if last is not None and reset_s > 0 and (last - stamp_ns) * 1e-9 >= reset_s:
@@ -236,8 +242,14 @@ class TrackerNode(Node):
     def _work(self) -> None:
         while not self._stop.is_set():
             item = self._slot.take(timeout=0.1)
-            if item is not None:
+            if item is None:
+                continue
+            try:
                 self._process(*item)
+            except Exception as error:  # the node must outlive any frame: a failing frame is logged and skipped
+                if self._stop.is_set() or not self.context.ok():
+                    return  # shutting down: the publishers are already gone
+                self._skip("pipeline", item[2], error)
 
     def _process(self, image_msg, detections, header, generation: int, received: float) -> None:
         values = self._current_values()
@@ -252,12 +264,8 @@ class TrackerNode(Node):
             self._skip("image", header, error)
             return
         converted = time.perf_counter()
-        try:
-            result = self.pipeline.process(_NO_PIXELS if bgr is None else bgr, _stamp_ns(header.stamp) * 1e-9,
-                                           detections=detections)
-        except Exception as error:  # the node must outlive any frame: a failing frame is logged and skipped
-            self._skip("pipeline", header, error)
-            return
+        result = self.pipeline.process(_NO_PIXELS if bgr is None else bgr, stamp_to_ns(header.stamp) * 1e-9,
+                                       detections=detections)
         tracks = result.tracks
         names = self.labels.labels(tracks.classes)
         class_ids = self.labels.labels(tracks.classes, as_index=True) if values["class_id_format"] == "index" else names
@@ -278,7 +286,7 @@ class TrackerNode(Node):
         self.stats.record_processed(stage_ms, (done - received) * 1e3, len(tracks), annotated)
 
     def _skip(self, kind: str, header, error: Exception) -> None:
-        reason = " ".join(str(error).split()) or type(error).__name__
+        reason = _one_line(error)
         if kind == "pipeline":
             reason = f"{type(error).__name__}: {reason}"
         # Throttled per kind of problem (the reason without its numbers and quoted values), so a flood of

@@ -20,28 +20,22 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
 import cv2
 import numpy as np
+import rclpy
+from rclpy.parameter import Parameter
+from rclpy.serialization import deserialize_message, serialize_message
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-# DDS stays on this machine, on a domain of its own (the node is created for real).
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
-os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 101 + 1))
-
-import rclpy  # noqa: E402  (after the DDS settings)
-from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import Header  # noqa: E402
-from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose  # noqa: E402
-
-from deepsort_ros.perception.crops import CropSampler  # noqa: E402
-from deepsort_ros.ros.conversions import bgr_to_image, detection_array_to_numpy  # noqa: E402
-from deepsort_ros.ros.node import TrackerNode  # noqa: E402
+from deepsort_ros.perception.crops import CropSampler
+from deepsort_ros.ros.conversions import bgr_to_image, detection_array_to_numpy
+from deepsort_ros.ros.dds import isolate_dds
+from deepsort_ros.ros.node import TrackerNode
 
 WIDTH, HEIGHT = 640, 480
 
@@ -188,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reid", default="none", choices=("none", "histogram"),
                         help="appearance backend for the --model run (default none)")
     args = parser.parse_args(argv)
+    isolate_dds()  # the node is created for real
     rclpy.init(args=[])
     try:
         overhead_report(args)

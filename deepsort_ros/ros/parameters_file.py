@@ -84,12 +84,12 @@ def render(specs: Sequence[ParameterSpec], active: Callable[[ParameterSpec], boo
     return "\n".join(lines) + "\n"
 
 
+NODE_LEVEL = frozenset(spec.name for spec in node_specs())
+
+
 def is_node_level(spec: ParameterSpec) -> bool:
     """Parameters set in config/tracker.yaml: the node's own; backend and tracker settings stay defaults."""
     return spec.name in NODE_LEVEL
-
-
-NODE_LEVEL = frozenset(spec.name for spec in node_specs())
 
 
 def main() -> int:

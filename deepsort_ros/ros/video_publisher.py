@@ -61,6 +61,14 @@ class VideoPublisher(Node):
 
     def __init__(self, source: str = "", **node_kwargs: Any):
         super().__init__(NODE_NAME, **node_kwargs)
+        try:
+            self._set_up(source)
+        except BaseException:
+            # Release the rcl node while its context is alive (see TrackerNode.__init__).
+            self.destroy_node()
+            raise
+
+    def _set_up(self, source: str) -> None:
         values = {}
         for name, default, description, value_range in PARAMETERS:
             descriptor = ParameterDescriptor(description=description, read_only=True)

@@ -1,4 +1,4 @@
-"""Offline tools: deepsort-track, deepsort-eval, deepsort-bench, the demo and MOT file handling."""
+"""Offline tools: deepsort-track, deepsort-eval, deepsort-bench and MOT file handling (the demo is in ros/)."""
 import os
 
 # The tracker's matrix products are small (tracks x detections); OpenBLAS threads cost more to wake than

@@ -29,9 +29,11 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from deepsort_ros.perception import parse_backend_spec
+from deepsort_ros.pipeline import STAGES as PIPELINE_STAGES, Pipeline
 from deepsort_ros.tools.synthetic_scene import SyntheticScene
 
-STAGES = ("decode", "detect", "embed", "motion", "track")
+STAGES = ("decode",) + PIPELINE_STAGES
 SCALING_COUNTS = (10, 50, 100, 200)
 FEATURE_DIM = 512
 
@@ -134,9 +136,6 @@ def track_scaling(counts=SCALING_COUNTS, dim: int = FEATURE_DIM, frames: int = 1
 
 def build_pipeline(args: argparse.Namespace):
     """The Pipeline the command-line options describe (camera motion estimation on)."""
-    from deepsort_ros.perception import parse_backend_spec
-    from deepsort_ros.pipeline import Pipeline
-
     detector = parse_backend_spec(args.detector, kind="detector")
     if detector["backend"] == "external":
         raise ValueError("--detector external has no detector to time; use motion or ultralytics:PATH")
@@ -157,21 +156,23 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
     quality = None
     if args.gt:
-        from deepsort_ros.perception.detection_quality import DetectionCounts, load_mot_gt
+        from deepsort_ros.perception.detection_quality import DetectionCounts
+        from deepsort_ros.tools.mot import read_mot_rows
 
-        ground_truth = load_mot_gt(args.gt)
+        ground_truth = read_mot_rows(args.gt)
+        gt_starts = ground_truth.frame_slices(args.num_frames)
         quality = DetectionCounts()
-        no_gt = (np.zeros((0, 4)), np.zeros(0, dtype=bool))
     detections = []
     for index, (bgr, decode_ms) in enumerate(frames):
         # Frame times at 10 fps (vtest.avi's rate); only the tracker's time step depends on them.
         result = pipeline.process(bgr, timestamp=index / 10.0)
         detections.append(len(result.detections[0]))
         samples["decode"].append(decode_ms)
-        for stage in STAGES[1:]:
+        for stage in PIPELINE_STAGES:
             samples[stage].append(result.timings_ms[stage])
         if quality is not None:
-            quality.add(result.detections[0], *ground_truth.get(index + 1, no_gt))
+            here = slice(gt_starts[index + 1], gt_starts[index + 2])       # MOT frame index + 1
+            quality.add(result.detections[0], ground_truth.boxes_xyxy[here], ground_truth.scores[here] != 0)
     if not samples["decode"]:
         raise ValueError(f"no frames read from {args.frames}")
     # The first frames include lazy initialisation; skip them when there are enough frames.

@@ -23,53 +23,31 @@ import numpy as np
 
 from deepsort_ros.core import Tracker, TrackerConfig
 from deepsort_ros.tools import mot
+from deepsort_ros.tools.overrides import parse_overrides
 
 SUMMARY_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-def parse_overrides(pairs: list[str]) -> dict:
-    """``["key=value", ...]`` to a dict; values are read as JSON when they parse (numbers, true/false)."""
-    overrides = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
-        try:
-            overrides[key] = json.loads(text)
-        except json.JSONDecodeError:
-            overrides[key] = text
-    return overrides
 
 
 def iter_frames(source: str | Path):
-    """Yield BGR frames of a video file or of the images of a folder (sorted by name)."""
-    import cv2  # OpenCV is only needed when appearance is computed from frames.
+    """Yield BGR frames of a video file or of the images of a folder (in natural name order).
+
+    Raises
+    ------
+    ValueError
+        When the source is missing or unreadable, or an image of a folder cannot be read (a skipped image
+        would shift every later frame against det.txt).
+    """
+    # OpenCV (behind the sources) is only needed when appearance is computed from frames.
+    from deepsort_ros.sources import ImageFolderSource, VideoFileSource
 
     source = Path(source)
-    if source.is_dir():
-        images = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not images:
-            raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {source}")
-        for path in images:
-            frame = cv2.imread(str(path))
-            if frame is None:
-                raise ValueError(f"cannot read image {path}")
-            yield frame
-        return
-    if not source.is_file():
+    if not source.exists():
         raise ValueError(f"frames source {source} not found")
-    capture = cv2.VideoCapture(str(source))
-    if not capture.isOpened():
-        raise ValueError(f"cannot open video {source}")
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        capture.release()
+    with (ImageFolderSource(source) if source.is_dir() else VideoFileSource(source)) as frames:
+        for expected, frame in enumerate(frames):
+            if frame.index != expected:
+                raise ValueError(f"cannot read frame {expected + 1} of {source}")
+            yield frame.bgr
 
 
 def find_frames(seq_dir: Path, info: mot.SeqInfo) -> Path:

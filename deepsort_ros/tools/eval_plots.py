@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from deepsort_ros.core.linear_assignment import iou_matrix
 from deepsort_ros.tools import mot
 
 PERCENT_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1")
@@ -29,7 +30,7 @@ def match_to_ground_truth(gt: mot.MotRows, results: mot.MotRows, seq_length: int
         r0, r1 = res_starts[frame], res_starts[frame + 1]
         if g0 == g1 or r0 == r1:
             continue
-        iou = mot.box_iou(gt.boxes_xyxy[g0:g1], results.boxes_xyxy[r0:r1])
+        iou = iou_matrix(gt.boxes_xyxy[g0:g1], results.boxes_xyxy[r0:r1])
         rows, cols = linear_sum_assignment(-iou)
         good = iou[rows, cols] >= 0.5
         matched[r0 + cols[good]] = gt.ids[g0:g1][rows[good]]

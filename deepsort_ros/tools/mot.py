@@ -12,6 +12,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from deepsort_ros.core.linear_assignment import iou_matrix
+
+# Result rows: frame,id,left,top,width,height,score and three unused -1 columns (world coordinates).
+MOT_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1"
 # A tracker box that overlaps a not-considered ('consider = 0') person at least this much is not scored.
 DISTRACTOR_IOU = 0.5
 
@@ -26,7 +30,6 @@ class SeqInfo:
     width: int
     height: int
     im_dir: str = "img1"
-    im_ext: str = ".jpg"
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,6 @@ def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
             width=int(section.get("imWidth", "0")),
             height=int(section.get("imHeight", "0")),
             im_dir=section.get("imDir", "img1"),
-            im_ext=section.get("imExt", ".jpg"),
         )
     except KeyError as error:
         raise ValueError(f"{path} lacks {error.args[0]}") from None
@@ -125,22 +127,10 @@ def write_results(path: str | Path, frames: np.ndarray, ids: np.ndarray, boxes_x
     boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
     table = np.column_stack([
         np.asarray(frames, dtype=np.float64), np.asarray(ids, dtype=np.float64),
-        boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1],
-        np.asarray(scores, dtype=np.float64), -np.ones((len(boxes), 3)),
+        boxes[:, :2], boxes[:, 2:] - boxes[:, :2], np.asarray(scores, dtype=np.float64),
     ])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, table, delimiter=",", fmt=["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"])
-
-
-def box_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) intersection over union of two sets of boxes."""
-    top_left = np.maximum(a_xyxy[:, None, :2], b_xyxy[None, :, :2])
-    bottom_right = np.minimum(a_xyxy[:, None, 2:], b_xyxy[None, :, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=2)
-    area_a = np.prod(a_xyxy[:, 2:] - a_xyxy[:, :2], axis=1)
-    area_b = np.prod(b_xyxy[:, 2:] - b_xyxy[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    np.savetxt(path, table, fmt=MOT_FORMAT)
 
 
 def _relabel(per_frame_ids: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
@@ -163,7 +153,7 @@ def build_trackeval_data(gt: MotRows, results: MotRows, seq_length: int, name: s
     for frame in range(1, seq_length + 1):
         g = slice(gt_starts[frame], gt_starts[frame + 1])
         r = slice(res_starts[frame], res_starts[frame + 1])
-        similarity = box_iou(gt.boxes_xyxy[g], results.boxes_xyxy[r])
+        similarity = iou_matrix(gt.boxes_xyxy[g], results.boxes_xyxy[r])
         considered = gt.scores[g] != 0
         keep_tracker = np.ones(similarity.shape[1], dtype=bool)
         if not considered.all() and similarity.size:

@@ -16,7 +16,6 @@ deepsort-track 0 --config tracker.max_age=60 --max-frames 300
 from __future__ import annotations
 
 import argparse
-import ast
 import logging
 import os
 import shutil
@@ -28,6 +27,8 @@ import cv2
 import numpy as np
 
 from deepsort_ros.sources import BagSource, Frame, FrameSource, open_source
+from deepsort_ros.tools.mot import MOT_FORMAT
+from deepsort_ros.tools.overrides import parse_overrides, parse_value
 
 LOGGER = logging.getLogger("deepsort-track")
 # This checkout's message definitions, else those an install put beside the interpreter or in ROS prefixes.
@@ -38,45 +39,7 @@ VISION_MSGS_DIRS = (
         os.pathsep) if prefix),
 )
 DETECTION_ARRAY_TYPE = "vision_msgs/msg/Detection2DArray"
-# Same columns and precision as deepsort_ros.tools.mot.write_results, written frame by frame.
-MOT_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1"
 INTERRUPTED_EXIT_CODE = 130
-
-
-def parse_value(text: str) -> Any:
-    """Turn a command-line value into bool, int, float, list or str (``true`` and ``False`` are bools)."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """Nest ``section.key=value`` strings into a config dict (``motion_compensation=true`` stays top level).
-
-    Raises
-    ------
-    ValueError
-        When an item has no ``=`` or an empty key.
-    """
-    config: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key or key.startswith(".") or key.endswith("."):
-            raise ValueError(f"--config {item!r}: expected KEY=VALUE such as tracker.max_age=30")
-        section, dot, name = key.partition(".")
-        if dot:
-            target = config.setdefault(section, {})
-            if not isinstance(target, dict):
-                raise ValueError(f"--config {item!r}: {section} was already given a plain value")
-            target[name] = parse_value(value)
-        else:
-            config[key] = parse_value(value)
-    return config
 
 
 def pipeline_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,7 +64,8 @@ def pipeline_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class MotResultsFile:
-    """MOTChallenge results written one frame at a time, so an interrupted run keeps its rows."""
+    """MOTChallenge results (the format of :func:`deepsort_ros.tools.mot.write_results`) written one frame at a
+    time, so an interrupted run keeps its rows."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
