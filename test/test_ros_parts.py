@@ -127,7 +127,10 @@ def test_tracker_settings_read_only_when_built_are_read_only_parameters():
     # into the Kalman filter or appearance memory when built must not change at run time.
     source = inspect.getsource(Tracker.__init__) + inspect.getsource(Tracker.reset)
     read_when_built = set(re.findall(r"cfg\.(\w+)", source))
-    assert read_when_built <= parameters.TRACKER_BUILD_TIME_FIELDS, read_when_built - parameters.TRACKER_BUILD_TIME_FIELDS
+    build_time = {field["name"] for field in TrackerConfig.field_specs() if field["build_time"]}
+    assert read_when_built <= build_time, read_when_built - build_time
+    specs = {spec.name: spec for spec in parameters.tracker_specs()}
+    assert all(specs[f"tracker.{name}"].read_only for name in build_time)
 
 
 def test_every_backend_setting_is_a_parameter_and_defaults_build_a_pipeline():

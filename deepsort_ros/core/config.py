@@ -9,9 +9,14 @@ from .kalman_filter import STATE_SPACES
 from .nn_matching import APPEARANCE_MODES
 
 
-def _setting(default: Any, description: str, *, range: tuple | None = None, choices: tuple | None = None):
-    """A dataclass field carrying ``description`` and either ``range`` (inclusive) or ``choices``."""
-    metadata: dict[str, Any] = {"description": description}
+def _setting(default: Any, description: str, *, range: tuple | None = None, choices: tuple | None = None,
+             build_time: bool = False):
+    """A dataclass field carrying ``description`` and either ``range`` (inclusive) or ``choices``.
+
+    ``build_time`` marks settings the Tracker copies into its Kalman filter or appearance memory when it is
+    built: changing them later has no effect without a new Tracker (the ROS node makes them read-only).
+    """
+    metadata: dict[str, Any] = {"description": description, "build_time": build_time}
     if range is not None:
         metadata["range"] = range
     if choices is not None:
@@ -30,30 +35,30 @@ class TrackerConfig:
     # Kalman filter.
     state_space: str = _setting(
         "xyah", "Kalman measurement: 'xyah' (centre, aspect ratio, height; DeepSORT) or 'xywh' (centre, width, "
-        "height)", choices=STATE_SPACES)
+        "height)", choices=STATE_SPACES, build_time=True)
     std_weight_position: float = _setting(
-        0.125, "Position process noise, as a fraction of the box size per step", range=(1e-4, 1.0))
+        0.125, "Position process noise, as a fraction of the box size per step", range=(1e-4, 1.0), build_time=True)
     std_weight_velocity: float = _setting(
-        0.008, "Velocity process noise, as a fraction of the box size per step", range=(1e-5, 1.0))
+        0.008, "Velocity process noise, as a fraction of the box size per step", range=(1e-5, 1.0), build_time=True)
     std_weight_measurement: float = _setting(
-        0.125, "Detection box noise, as a fraction of the box size", range=(1e-4, 1.0))
+        0.125, "Detection box noise, as a fraction of the box size", range=(1e-4, 1.0), build_time=True)
     kalman_fps: float = _setting(
         7.0, "With timestamps every per-frame quantity is taken per reference frame of 1 / kalman_fps seconds: "
         "the Kalman filter takes (elapsed seconds x kalman_fps) steps, the appearance average forgets "
         "ema_alpha per step, and iou_stage_max_misses and report_coasting_frames count steps, so a camera at "
         "any rate tracks alike (tuned on a 7 Hz sequence); n_init still counts matches", range=(0.1, 1000.0))
     confidence_scaled_noise: bool = _setting(
-        True, "Scale each measurement's noise by (1 - detection score) (NSA Kalman)", choices=(True, False))
+        True, "Scale each measurement's noise by (1 - detection score) (NSA Kalman)", choices=(True, False), build_time=True)
 
     # Appearance.
     appearance_update: str = _setting(
         "ema", "Per-track appearance: 'ema' (exponential moving average of features) or 'gallery' (nearest "
-        "neighbour over the last gallery_budget features)", choices=APPEARANCE_MODES)
+        "neighbour over the last gallery_budget features)", choices=APPEARANCE_MODES, build_time=True)
     ema_alpha: float = _setting(
         0.92, "Weight of the old appearance in the moving average, per reference frame (see kalman_fps; "
-        "a 3x faster camera blends with ema_alpha ** (1/3) per frame)", range=(0.0, 1.0))
+        "a 3x faster camera blends with ema_alpha ** (1/3) per frame)", range=(0.0, 1.0), build_time=True)
     gallery_budget: int = _setting(
-        100, "Features kept per track in 'gallery' mode", range=(1, 1000))
+        100, "Features kept per track in 'gallery' mode", range=(1, 1000), build_time=True)
     appearance_update_max_iou: float = _setting(
         0.2, "A track's appearance is only updated from a detection overlapping no other detection by more than "
         "this IoU (occluded crops mix people; 1: always update)", range=(0.0, 1.0))
@@ -159,6 +164,6 @@ class TrackerConfig:
 
     @classmethod
     def field_specs(cls) -> list[dict[str, Any]]:
-        """``name, type, default, description`` and ``range`` or ``choices`` of every field."""
+        """``name, type, default, description, build_time`` and ``range`` or ``choices`` of every field."""
         return [{"name": spec.name, "type": type(spec.default).__name__, "default": spec.default,
                  **spec.metadata} for spec in fields(cls) if spec.default is not MISSING]

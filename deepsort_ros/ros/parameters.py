@@ -30,13 +30,6 @@ _UNSET_TYPES = {list: Parameter.Type.STRING_ARRAY, str: Parameter.Type.STRING}
 # rcl_interfaces ranges are doubles / int64; wider bounds are clipped to what the message can hold.
 _INT64_MAX = 2**63 - 1
 
-# Tracker settings the Tracker reads only when it is built (Kalman model, appearance memory): changing
-# them would need a new tracker and lose every track, so they are fixed after start.
-TRACKER_BUILD_TIME_FIELDS = frozenset({
-    "state_space", "std_weight_position", "std_weight_velocity", "confidence_scaled_noise",
-    "std_weight_measurement", "appearance_update", "ema_alpha", "gallery_budget",
-})
-
 
 class ParameterError(ValueError):
     """A parameter value the node cannot start with or cannot accept."""
@@ -199,9 +192,11 @@ def tracker_specs(detector_backend: str | None = None) -> list[ParameterSpec]:
     for field in TrackerConfig.field_specs():
         kind = {"bool": bool, "int": int, "float": float, "str": str}[field["type"]]
         choices = field.get("choices") if kind is not bool else None
+        # Settings the Tracker reads only when built would need a new tracker (losing every track) to
+        # change, so they are fixed after start.
         specs.append(ParameterSpec(f"tracker.{field['name']}", defaults[field["name"]], kind,
                                    field["description"] + _preset_note(field["name"]), range=field.get("range"),
-                                   choices=choices, read_only=field["name"] in TRACKER_BUILD_TIME_FIELDS))
+                                   choices=choices, read_only=field["build_time"]))
     return specs
 
 
