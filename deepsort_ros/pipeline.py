@@ -8,8 +8,8 @@ Config (plain dict, e.g. from the node's parameters or ``deepsort-track`` flags)
     {"detector": {"backend": "motion", ...},     # ultralytics | motion | external (required)
      "reid": {"backend": "histogram", ...},      # none | histogram | torch | onnx (default none)
      "tracker": {...},                           # TrackerConfig fields; unset ones take the detector's
-                                                 # preset (perception.DETECTOR_TRACKER_SETTINGS), then
-                                                 # the TrackerConfig defaults
+                                                 # preset, then the embedder's (perception.tracker_preset),
+                                                 # then the TrackerConfig defaults
      "motion_compensation": False}               # bool, or a dict of estimator settings (enables it;
                                                  # an optional "enabled" entry may switch it off)
 
@@ -27,8 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from deepsort_ros.core import Tracker, TrackerConfig, Tracks
-from deepsort_ros.perception import (DETECTOR_TRACKER_SETTINGS, build_detector, build_embedder,
-                                  build_motion_estimator)
+from deepsort_ros.perception import build_detector, build_embedder, build_motion_estimator, tracker_preset
 from deepsort_ros.perception.input_checks import check_image
 
 LOGGER = logging.getLogger(__name__)
@@ -126,14 +125,20 @@ def _motion_settings(value: Any) -> dict | None:
     raise ValueError(f"motion_compensation={value!r} is invalid: expected a bool or a dict of estimator settings")
 
 
-def tracker_settings_for(detector_config: Any, tracker_settings: Mapping[str, Any]) -> dict[str, Any]:
-    """``tracker_settings`` over the detector backend's tracker preset (``DETECTOR_TRACKER_SETTINGS``).
+def _backend(config: Any) -> str | None:
+    backend = config.get("backend") if isinstance(config, Mapping) else None
+    return backend if isinstance(backend, str) else None
 
-    An unknown or missing backend has no preset; :func:`build_detector` reports it.
+
+def tracker_settings_for(detector_config: Any, tracker_settings: Mapping[str, Any],
+                         reid_config: Any = None) -> dict[str, Any]:
+    """``tracker_settings`` over the backends' tracker preset (:func:`deepsort_ros.perception.tracker_preset`:
+    the detector's over the embedder's).
+
+    An unknown or missing backend has no preset; :func:`build_detector` and :func:`build_embedder` report it.
+    ``reid_config`` None means no embedder.
     """
-    backend = detector_config.get("backend") if isinstance(detector_config, Mapping) else None
-    preset = DETECTOR_TRACKER_SETTINGS.get(backend, {}) if isinstance(backend, str) else {}
-    return {**preset, **tracker_settings}
+    return {**tracker_preset(_backend(detector_config), _backend(reid_config)), **tracker_settings}
 
 
 class Pipeline:
@@ -179,7 +184,8 @@ class Pipeline:
             raise ValueError(f"pipeline config: tracker must be a dict of TrackerConfig fields, got {tracker_settings!r}")
         motion = _motion_settings(config.get("motion_compensation", False))
         # Cheap checks first, so a bad tracker setting is reported before models load.
-        tracker = Tracker(TrackerConfig.from_dict(tracker_settings_for(config["detector"], tracker_settings)))
+        tracker = Tracker(TrackerConfig.from_dict(tracker_settings_for(config["detector"], tracker_settings,
+                                                                       config.get("reid"))))
         estimator = build_motion_estimator(motion) if motion is not None else None
         detector = build_detector(config["detector"])
         embedder = build_embedder(config.get("reid") or {"backend": "none"})

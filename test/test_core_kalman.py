@@ -140,3 +140,52 @@ def test_batched_operations_equal_one_by_one():
 def test_unknown_state_space_is_rejected():
     with pytest.raises(ValueError, match="state_space"):
         KalmanFilter("xyxy")
+
+
+def _blockwise_states(state_space, count=12, seed=7):
+    """States after initiate, predicts and updates: blockwise covariances with non-zero correlations."""
+    rng = np.random.default_rng(seed)
+    kf = KalmanFilter(state_space, POS, VEL, confidence_scaled_noise=True)
+    boxes = np.column_stack([rng.uniform(0, 500, (count, 2)), rng.uniform(0, 500, (count, 2)) + 600])
+    mean, cov = kf.initiate(xyxy_to_measurement(boxes, state_space))
+    for _ in range(3):
+        mean, cov = kf.predict(mean, cov, dt=1.5)
+        z = xyxy_to_measurement(boxes + rng.normal(0, 3, boxes.shape), state_space)
+        mean, cov = kf.update(mean, cov, z, rng.uniform(0.5, 1.0, count))
+    return kf, mean, cov, rng
+
+
+@pytest.mark.parametrize("state_space", ["xyah", "xywh"])
+def test_blockwise_update_equals_the_general_update(state_space):
+    kf, mean, cov, rng = _blockwise_states(state_space)
+    outside_blocks = np.ones((8, 8), dtype=bool)
+    for i in range(4):
+        outside_blocks[np.ix_([i, i + 4], [i, i + 4])] = False
+    assert np.all(cov[:, outside_blocks] == 0.0)              # what blockwise=True relies on
+    assert np.all(cov[:, 0, 4] != 0.0)                        # value-velocity correlations are real
+    z = xyxy_to_measurement(measurement_to_xyxy(mean, state_space) + rng.normal(0, 4, (len(mean), 4)), state_space)
+    scores = rng.uniform(0.5, 1.0, len(mean))
+    general = kf.update(mean, cov, z, scores)
+    blockwise = kf.update(mean, cov, z, scores, blockwise=True)
+    assert np.allclose(blockwise[0], general[0], rtol=1e-12, atol=1e-9)
+    assert np.allclose(blockwise[1], general[1], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("count", [5, 90])                   # 90 x 90 pairs: the expanded crowd form
+def test_blockwise_gating_distance_equals_the_general_one(count):
+    kf, mean, cov, rng = _blockwise_states("xyah", count)
+    z = xyxy_to_measurement(measurement_to_xyxy(mean, "xyah")[::-1] + rng.normal(0, 4, (count, 4)), "xyah")
+    general = kf.gating_distance(mean, cov, z)
+    assert np.allclose(kf.gating_distance(mean, cov, z, blockwise=True), general, rtol=1e-6, atol=1e-6)
+
+
+def test_only_rotating_or_shearing_warps_break_the_blocks():
+    kf = KalmanFilter("xyah", POS, VEL)
+    mean, cov = kf.initiate(np.array([[10.0, 20.0, 0.5, 100.0]]))
+    pan_and_zoom = np.array([[1.2, 0.0, 5.0], [0.0, 1.2, -3.0]])
+    assert kf.keeps_blocks(pan_and_zoom)
+    assert kf.warp(mean, cov, pan_and_zoom)[1][0, 0, 1] == 0.0
+    angle = 0.1
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0]])
+    assert not kf.keeps_blocks(rotation)
+    assert kf.warp(mean, cov, rotation)[1][0, 0, 1] != 0.0  # x and y are now correlated

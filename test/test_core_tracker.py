@@ -329,3 +329,29 @@ def test_the_iou_stage_takes_back_tracks_missed_for_the_same_time_at_any_camera_
             # A different look fails the appearance gate, so only the IoU stage can continue the track.
             tracks = step(tracker, [(100, 100)], features=looks[1:], timestamp=(frame + 1) / rate)
             assert (tracks.ids.tolist() == [1]) == same, (rate, missed_reference_frames)
+
+
+def test_a_class_seen_for_the_first_time_never_continues_earlier_tracks():
+    # Until two classes have been seen the class gate is skipped; the first new class must switch it on.
+    tracker = Tracker(config(n_init=1, report_coasting_frames=0))
+    first = step(tracker, [(100, 100)]).ids[0]                 # no classes given: class 0
+    assert step(tracker, [(100, 100)], classes=np.array([0])).ids.tolist() == [first]
+    tracks = step(tracker, [(100, 100)], classes=np.array([7]))
+    assert tracks.classes.tolist() == [7] and tracks.ids[0] != first
+
+
+def test_a_rotating_camera_keeps_identities_with_the_general_kalman_form():
+    tracker = Tracker(config(n_init=1, report_coasting_frames=0))
+    centres = np.array([[300.0, 200.0], [500.0, 260.0]])
+    ids = step(tracker, centres).ids.tolist()
+    angle = 0.05
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0]])
+    for _ in range(3):
+        centres = centres @ rotation[:, :2].T
+        assert step(tracker, centres, warp=rotation).ids.tolist() == ids
+    assert np.any(tracker.store.covariance[:, 0, 1] != 0.0)     # x and y correlated: blocks broken
+    assert not tracker._blockwise
+    for _ in range(30):                                         # every track dies ...
+        step(tracker, [])
+    step(tracker, [(100, 100)])                                 # ... and new ones start blockwise again
+    assert tracker._blockwise

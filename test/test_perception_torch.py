@@ -63,9 +63,52 @@ def test_crop_samplers_agree_on_boxes_inside_the_frame(scene):
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
     aligned = crop_batch_roi_align(frame, torch.from_numpy(inside), 64, 32, mean, std)
-    # Same sample points; OpenCV interpolates in 1/32-pixel fixed point, roi_align in float.
     assert (remapped - aligned).abs().mean() < 0.01
-    assert (remapped - aligned).abs().max() < 0.5
+    assert (remapped - aligned).abs().max() < 0.05
+
+
+def _bilinear_reference(bgr, boxes, height, width):
+    """Crops by the definition: normalise in float64, sample pixel centres, replicate the border."""
+    rgb = bgr[:, :, ::-1].astype(np.float64) / 255
+    normalised = (rgb - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    frame_h, frame_w = bgr.shape[:2]
+    crops = []
+    for x1, y1, x2, y2 in np.asarray(boxes, np.float64):
+        # Replicating the border is the same as clamping the sample point into the frame.
+        ys = np.clip(y1 + (y2 - y1) * (np.arange(height) + 0.5) / height - 0.5, 0, frame_h - 1)
+        xs = np.clip(x1 + (x2 - x1) * (np.arange(width) + 0.5) / width - 0.5, 0, frame_w - 1)
+        y0 = np.minimum(np.floor(ys).astype(int), frame_h - 2)
+        x0 = np.minimum(np.floor(xs).astype(int), frame_w - 2)
+        fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+        top = (1 - fx) * normalised[y0][:, x0] + fx * normalised[y0][:, x0 + 1]
+        bottom = (1 - fx) * normalised[y0 + 1][:, x0] + fx * normalised[y0 + 1][:, x0 + 1]
+        crops.append((1 - fy) * top + fy * bottom)
+    return np.stack(crops)
+
+
+def test_crop_sampler_matches_bilinear_sampling_in_both_layouts(scene):
+    bgr, boxes = scene
+    # Also a box wholly outside the frame: its crop repeats the frame's corner pixels.
+    boxes = np.vstack([boxes, [[700, -50, 760, 40]]]).astype(np.float32)
+    expected = _bilinear_reference(bgr, boxes, 64, 32)
+    nhwc = CropSampler(64, 32)(bgr, boxes)
+    nchw = CropSampler(64, 32, layout="nchw")(bgr, boxes)
+    assert nhwc.shape == (len(boxes), 64, 32, 3) and nchw.shape == (len(boxes), 3, 64, 32)
+    np.testing.assert_allclose(nhwc, expected, atol=0.02)
+    np.testing.assert_array_equal(nchw, nhwc.transpose(0, 3, 1, 2))
+    assert CropSampler(64, 32, layout="nchw")(bgr, np.zeros((0, 4))).shape == (0, 3, 64, 32)
+    with pytest.raises(ValueError, match="layout"):
+        CropSampler(64, 32, layout="chw")
+
+
+def test_a_crop_does_not_depend_on_the_other_boxes_of_its_batch(scene):
+    bgr, boxes = scene
+    sampler = CropSampler(64, 32)
+    batch = sampler(bgr, boxes).copy()
+    # The normalised frame region shrinks to one box at a time, and the buffers shrink and regrow.
+    alone = np.stack([sampler(bgr, boxes[i:i + 1])[0].copy() for i in range(len(boxes))])
+    np.testing.assert_array_equal(alone, batch)
+    np.testing.assert_array_equal(sampler(bgr, boxes), batch)
 
 
 def test_crop_sampler_stretches_a_box_onto_the_crop():
@@ -134,7 +177,8 @@ def test_torchvision_weights_and_torchscript(tmp_path, scene):
     torch.jit.trace(full, batch).save(str(scripted_path))
     scripted = TorchEmbedder(str(scripted_path), **SMALL)
     assert scripted.description.startswith("TorchScript")
-    np.testing.assert_allclose(scripted.embed(bgr, boxes), resnet.embed(bgr, boxes), atol=1e-5)
+    # The traced graph keeps its batch norms, the eager one has them folded: float rounding differs.
+    np.testing.assert_allclose(scripted.embed(bgr, boxes), resnet.embed(bgr, boxes), atol=1e-4)
 
 
 def test_onnx_export_matches_torch(tmp_path, osnet_embedder, scene):

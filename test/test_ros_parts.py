@@ -247,3 +247,65 @@ def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monk
     finally:
         node.stop()
         node.destroy_node()
+
+
+@pytest.mark.parametrize("serialized", [True, False], ids=["as-bytes", "as-messages"])
+def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monkeypatch, serialized):
+    """Where the middleware's wire format is not the one the node writes itself, messages carry the same."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.serialization import serialize_message
+    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+
+    from deepsort_ros.ros import node as node_module
+
+    monkeypatch.setattr(node_module, "wire_format_matches_rmw", lambda: serialized)
+    node = node_module.TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none"),
+        Parameter("tracker.n_init", value=1)])
+    listener = rclpy.create_node("tracks_listener", context=ros_context)
+    received = []
+    listener.create_subscription(Detection2DArray, "tracks", received.append, 10)
+    executor = SingleThreadedExecutor(context=ros_context)
+    executor.add_node(listener)
+    try:
+        assert node._serialized is serialized
+        for frame in range(1, 4):
+            msg = Detection2DArray()
+            msg.header.frame_id, msg.header.stamp.sec = "cam", frame
+            for cx, class_id in ((20.0 + frame, "person"), (200.0 - frame, "car")):
+                detection = Detection2D()
+                detection.bbox.center.position.x, detection.bbox.center.position.y = cx, 50.0
+                detection.bbox.size_x, detection.bbox.size_y = 10.0, 30.0
+                result = ObjectHypothesisWithPose()
+                result.hypothesis.class_id, result.hypothesis.score = class_id, 0.75
+                detection.results = [result]
+                msg.detections.append(detection)
+            node._on_detections(serialize_message(msg) if serialized else msg)
+            _wait_for(lambda: node.stats.take_window().total_processed == frame, f"frame {frame}")
+        _wait_for(lambda: executor.spin_once(timeout_sec=0.05) or any(m.header.stamp.sec == 3 for m in received),
+                  "the tracks of frame 3")
+        last = next(m for m in received if m.header.stamp.sec == 3)
+        assert last.header.frame_id == "cam"
+        assert sorted((d.results[0].hypothesis.class_id, d.bbox.center.position.x, d.bbox.size_y,
+                       d.results[0].hypothesis.score, d.header.stamp.sec) for d in last.detections) == [
+            ("car", pytest.approx(197.0, abs=1.0), pytest.approx(30.0, abs=0.5), 0.75, 3),
+            ("person", pytest.approx(23.0, abs=1.0), pytest.approx(30.0, abs=0.5), 0.75, 3)]
+        assert len({d.id for d in last.detections}) == 2 and all(d.id.isdigit() for d in last.detections)
+        if serialized:
+            node._on_detections(b"\x00\x01\x00\x00 not a detection array")
+            assert node.stats.take_window().total_skipped == 1
+    finally:
+        executor.shutdown()
+        listener.destroy_node()
+        node.stop()
+        node.destroy_node()
+
+
+def test_frame_buffers_stay_in_the_heap_where_malloc_is_glibc():
+    import platform
+
+    from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
+
+    assert keep_frame_buffers() is (platform.libc_ver()[0] == "glibc")

@@ -1,7 +1,8 @@
 """The weight-free path (motion detector + histogram appearance) runs with the motion detector's tracker preset.
 
 The preset (``perception.DETECTOR_TRACKER_SETTINGS["motion"]``) lives in one place; the pipeline applies it
-to unset tracker settings, the node declares it as its tracker.* defaults, and PETS09-S2L1 shows it pays.
+over the histogram embedder's preset to unset tracker settings, the node declares it as its tracker.*
+defaults, and PETS09-S2L1 shows it pays.
 """
 import cv2
 import numpy as np
@@ -9,7 +10,7 @@ import rclpy
 from rclpy.parameter import Parameter
 
 from deepsort_ros.core import TrackerConfig
-from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS
+from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros.node import TrackerNode
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config
@@ -17,6 +18,7 @@ from deepsort_ros.tools.mot import evaluate, read_mot_rows, write_results
 
 WEIGHT_FREE = {"detector": {"backend": "motion"}, "reid": {"backend": "histogram"}}
 MOTION_PRESET = DETECTOR_TRACKER_SETTINGS["motion"]
+HISTOGRAM_PRESET = EMBEDDER_TRACKER_SETTINGS["histogram"]
 
 
 def tracker_config_with_preset() -> TrackerConfig:
@@ -24,18 +26,30 @@ def tracker_config_with_preset() -> TrackerConfig:
 
 
 def test_motion_preset_changes_defaults_and_fills_only_unset_settings():
-    assert MOTION_PRESET and all(getattr(TrackerConfig(), name) != value for name, value in MOTION_PRESET.items())
-    assert Pipeline.from_config(WEIGHT_FREE).tracker.config == tracker_config_with_preset()
+    # Every entry changes what the motion detector would get without it: the TrackerConfig default, or the
+    # histogram embedder's preset it is applied over.
+    assert MOTION_PRESET and all(getattr(TrackerConfig(), name) != value or HISTOGRAM_PRESET.get(name, value) != value
+                                 for name, value in MOTION_PRESET.items())
+    assert Pipeline.from_config(WEIGHT_FREE).tracker.config == TrackerConfig.from_dict(
+        {**HISTOGRAM_PRESET, **MOTION_PRESET})
+    without_appearance = {"detector": {"backend": "motion"}, "reid": {"backend": "none"}}
+    assert Pipeline.from_config(without_appearance).tracker.config == tracker_config_with_preset()
     chosen = Pipeline.from_config({**WEIGHT_FREE, "tracker": {"n_init": 5, "max_age": 7}}).tracker.config
     assert (chosen.n_init, chosen.max_age, chosen.high_score) == (5, 7, MOTION_PRESET["high_score"])
     external = Pipeline.from_config({"detector": {"backend": "external"}}).tracker.config
     assert external == TrackerConfig()
 
 
-def test_node_parameter_defaults_follow_the_detector_backend():
-    for backend, expected in (("motion", tracker_config_with_preset()), ("external", TrackerConfig())):
-        defaults = {spec.name: spec.default for spec in all_parameter_specs(backend)}
-        config = pipeline_config({**defaults, "detector.backend": backend})
+NODE_DEFAULT_PRESET = {**HISTOGRAM_PRESET, **MOTION_PRESET}  # motion detector, histogram appearance
+
+
+def test_node_parameter_defaults_follow_the_detector_and_reid_backends():
+    for detector, reid, expected in (("motion", "histogram", TrackerConfig.from_dict(NODE_DEFAULT_PRESET)),
+                                     ("motion", "none", tracker_config_with_preset()),
+                                     ("external", "histogram", TrackerConfig.from_dict(dict(HISTOGRAM_PRESET))),
+                                     ("external", "none", TrackerConfig())):
+        defaults = {spec.name: spec.default for spec in all_parameter_specs(detector, reid)}
+        config = pipeline_config({**defaults, "detector.backend": detector, "reid.backend": reid})
         assert TrackerConfig.from_dict(config["tracker"]) == expected
         assert Pipeline.from_config(config).tracker.config == expected
     # The documented (generated) defaults stay TrackerConfig's, each naming the preset value beside it.
@@ -43,7 +57,7 @@ def test_node_parameter_defaults_follow_the_detector_backend():
     for name, value in MOTION_PRESET.items():
         spec = documented[f"tracker.{name}"]
         assert spec.default == getattr(TrackerConfig(), name)
-        assert f"[detector.backend motion: {value}]" in spec.description
+        assert f"detector.backend motion: {value}" in spec.description
 
 
 def test_running_node_declares_and_uses_the_preset():
@@ -51,10 +65,12 @@ def test_running_node_declares_and_uses_the_preset():
     rclpy.init(context=context)
     nodes = []
     try:
-        for overrides, expected in (([], tracker_config_with_preset()),
+        external = Parameter("detector.backend", value="external")
+        for overrides, expected in (([], TrackerConfig.from_dict(NODE_DEFAULT_PRESET)),
                                     ([Parameter("tracker.n_init", value=6)],
-                                     TrackerConfig.from_dict({**MOTION_PRESET, "n_init": 6})),
-                                    ([Parameter("detector.backend", value="external")], TrackerConfig())):
+                                     TrackerConfig.from_dict({**NODE_DEFAULT_PRESET, "n_init": 6})),
+                                    ([external], TrackerConfig.from_dict(dict(HISTOGRAM_PRESET))),
+                                    ([external, Parameter("reid.backend", value="none")], TrackerConfig())):
             node = TrackerNode(context=context, parameter_overrides=overrides)
             nodes.append(node)
             assert node.pipeline.tracker.config == expected
@@ -69,7 +85,7 @@ def test_running_node_declares_and_uses_the_preset():
 
 def test_weight_free_pipeline_tracks_pets09(vtest_avi, mot_data, tmp_path):
     # PETS09-S2L1 is the tuning sequence: with the TrackerConfig defaults this scores HOTA 26.6, MOTA 26.5,
-    # IDF1 38.7; with the preset and the detector's defaults HOTA 53.6, MOTA 60.6, IDF1 75.3.
+    # IDF1 38.7; with the presets and the detector's defaults HOTA 53.6, MOTA 60.6, IDF1 75.3, 27 id switches.
     pipeline = Pipeline.from_config(WEIGHT_FREE)
     capture = cv2.VideoCapture(str(vtest_avi))
     frames, ids, boxes = [], [], []

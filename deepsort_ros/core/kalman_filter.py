@@ -3,22 +3,33 @@
 State (8,): the 4 measured values and their velocities. The measurement is either DeepSORT's
 ``(cx, cy, aspect = w / h, h)`` or ``(cx, cy, w, h)``. Noise standard deviations are proportional to the box
 size, so the filter behaves the same for near and far objects.
+
+Every noise matrix is diagonal, so a covariance made by :meth:`KalmanFilter.initiate` stays *blockwise* through
+any number of predicts and updates: each measured value is correlated with its own velocity only (four
+independent 2x2 blocks), and the innovation covariance is diagonal. :meth:`KalmanFilter.update` and
+:meth:`KalmanFilter.gating_distance` use that with ``blockwise=True``: elementwise reciprocals instead of
+LAPACK's batched 4x4 solves and inverses, whose per-call cost dominates on the few tracks of a typical frame.
+Only a warp that rotates or shears the image couples x and y (:meth:`KalmanFilter.keeps_blocks`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 STATE_SPACES = ("xyah", "xywh")
-_EYE8 = np.eye(8)
 # Below this many track-detection pairs the direct Mahalanobis form is faster than the expanded one.
 _SMALL_PAIRS = 4096
 
 
+def _diagonal(matrices: np.ndarray) -> np.ndarray:
+    """Writable (M, K) view of the diagonals of C-contiguous (M, K, K) matrices (no fancy-index copies)."""
+    count, size = matrices.shape[:2]
+    return matrices.reshape(count, size * size)[:, ::size + 1]
+
+
 def xyxy_to_measurement(boxes_xyxy: np.ndarray, state_space: str) -> np.ndarray:
     """(N, 4) corner boxes to (N, 4) measurements in ``state_space``."""
-    measurement = np.empty((len(boxes_xyxy), 4))
-    measurement[:, 2:] = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
-    measurement[:, :2] = boxes_xyxy[:, :2] + 0.5 * measurement[:, 2:]
+    size = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
+    measurement = np.concatenate([boxes_xyxy[:, :2] + 0.5 * size, size], axis=1)
     if state_space == "xyah":
         measurement[:, 2] /= measurement[:, 3]
     return measurement
@@ -29,10 +40,8 @@ def measurement_to_xyxy(measurements: np.ndarray, state_space: str) -> np.ndarra
     half = 0.5 * measurements[:, 2:4]
     if state_space == "xyah":
         half[:, 0] *= measurements[:, 3]
-    boxes = np.empty((len(measurements), 4))
-    boxes[:, :2] = measurements[:, :2] - half
-    boxes[:, 2:] = measurements[:, :2] + half
-    return boxes
+    centre = measurements[:, :2]
+    return np.concatenate([centre - half, centre + half], axis=1)
 
 
 class KalmanFilter:
@@ -64,8 +73,9 @@ class KalmanFilter:
         position, velocity = std_weight_position, std_weight_velocity
         measurement = position if std_weight_measurement is None else std_weight_measurement
         if state_space == "xyah":
-            # Every deviation scales with the height, except the aspect ratio's (fixed, small).
-            self._size_columns = np.array([3, 3, 3, 3])
+            # Every deviation scales with the height, except the aspect ratio's (fixed, small). A slice keeps
+            # the height an (N, 1) view that broadcasts, cheaper than gathering it into 4 columns.
+            self._size_columns = slice(3, 4)
             self._pos_scale, self._pos_const = np.array([position, position, 0.0, position]), np.array([0, 0, 1e-2, 0])
             self._vel_scale, self._vel_const = np.array([velocity, velocity, 0.0, velocity]), np.array([0, 0, 1e-5, 0])
             self._meas_scale = np.array([measurement, measurement, 0.0, measurement])
@@ -75,9 +85,13 @@ class KalmanFilter:
             self._pos_scale, self._pos_const = np.full(4, position), np.zeros(4)
             self._vel_scale, self._vel_const = np.full(4, velocity), np.zeros(4)
             self._meas_scale, self._meas_const = np.full(4, measurement), np.zeros(4)
+        # Process noise of all 8 state entries in one expression: (2, 4) rows for positions and velocities.
+        self._process_scale = np.stack([self._pos_scale, self._vel_scale])
+        self._process_const = np.stack([self._pos_const, self._vel_const])
 
     def _sizes(self, values: np.ndarray) -> np.ndarray:
-        """(N, 4) box size each deviation scales with, taken from states or measurements."""
+        """(N, 4) box size each deviation scales with, or (N, 1) when that is the height for all, taken from
+        states or measurements."""
         return values[:, self._size_columns]
 
     def initiate(self, measurements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,13 +120,9 @@ class KalmanFilter:
             self._transition_dt = dt
         transition = self._transition
         mean = mean @ transition.T
-        sizes = self._sizes(mean)
-        variance = np.empty((len(mean), 8))
-        variance[:, :4] = self._pos_scale * sizes + self._pos_const
-        variance[:, 4:] = self._vel_scale * sizes + self._vel_const
-        variance *= variance
-        covariance = np.matmul(np.matmul(transition, covariance), transition.T)
-        covariance += (dt * variance)[:, :, None] * _EYE8
+        std = (self._process_scale * self._sizes(mean)[:, None, :] + self._process_const).reshape(len(mean), 8)
+        covariance = np.matmul(np.matmul(transition, covariance), transition.T)      # a new C-contiguous array
+        _diagonal(covariance)[...] += dt * (std * std)
         return mean, covariance
 
     def measurement_noise(self, mean: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
@@ -120,30 +130,55 @@ class KalmanFilter:
         std = self._meas_scale * self._sizes(mean) + self._meas_const
         variance = std * std
         if self.confidence_scaled_noise and scores is not None:
-            variance = variance * (1.0 - np.clip(scores, 0.0, 0.999))[:, None]
+            # Scores clipped to [0, 0.999] (np.clip's wrapper costs more than these two ufuncs).
+            variance = variance * (1.0 - np.maximum(np.minimum(scores, 0.999), 0.0))[:, None]
         return variance
 
     def project(self, mean: np.ndarray, covariance: np.ndarray,
                 scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Measurement-space means (M, 4) and innovation covariances (M, 4, 4)."""
         innovation_cov = covariance[:, :4, :4].copy()
-        diagonal = np.arange(4)
-        innovation_cov[:, diagonal, diagonal] += self.measurement_noise(mean, scores)
+        _diagonal(innovation_cov)[...] += self.measurement_noise(mean, scores)
         return mean[:, :4], innovation_cov
 
     def update(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
-               scores: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Correct (M, 8) states with their (M, 4) measurements (row i updates state i)."""
-        projected, innovation_cov = self.project(mean, covariance, scores)
+               scores: np.ndarray | None = None, blockwise: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Correct (M, 8) states with their (M, 4) measurements (row i updates state i).
+
+        ``blockwise=True`` promises blockwise covariances (see the module notes): the innovation covariance
+        is then diagonal and its inverse the reciprocal of its diagonal, which skips the 4x4 solves.
+        """
         cross = covariance[:, :, :4]                                       # P H^T, (M, 8, 4)
-        gain = np.linalg.solve(innovation_cov, cross.transpose(0, 2, 1)).transpose(0, 2, 1)
-        innovation = measurements - projected
+        if blockwise:
+            # Multiplying by the reciprocal rounds as LAPACK's solve does on a diagonal matrix.
+            innovation_var = covariance.diagonal(0, 1, 2)[:, :4] + self.measurement_noise(mean, scores)
+            gain = cross * (1.0 / innovation_var)[:, None, :]
+        else:
+            _, innovation_cov = self.project(mean, covariance, scores)
+            gain = np.linalg.solve(innovation_cov, cross.transpose(0, 2, 1)).transpose(0, 2, 1)
+        innovation = measurements - mean[:, :4]
         new_mean = mean + np.matmul(gain, innovation[:, :, None])[:, :, 0]
         new_covariance = covariance - np.matmul(gain, cross.transpose(0, 2, 1))
         return new_mean, new_covariance
 
-    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray) -> np.ndarray:
-        """(M, N) squared Mahalanobis distances between every track and every (N, 4) measurement."""
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
+                        blockwise: bool = False) -> np.ndarray:
+        """(M, N) squared Mahalanobis distances between every track and every (N, 4) measurement.
+
+        ``blockwise=True`` promises blockwise covariances (see the module notes): the innovation covariance
+        is then diagonal and the distance a weighted sum of squares.
+        """
+        if blockwise:
+            # Innovation variances: the measured values' variances plus the measurement noise.
+            weight = 1.0 / (covariance.diagonal(0, 1, 2)[:, :4] + self.measurement_noise(mean))   # (M, 4)
+            projected = mean[:, :4]
+            if len(projected) * len(measurements) <= _SMALL_PAIRS:
+                residual = measurements[None, :, :] - projected[:, None, :]                    # (M, N, 4)
+                return np.einsum("mni,mni->mn", residual * weight[:, None, :], residual)
+            # Crowds: expanded as in the general case below.
+            weighted_x = projected * weight
+            return (weight @ (measurements * measurements).T - 2.0 * (weighted_x @ measurements.T)
+                    + np.einsum("mi,mi->m", weighted_x, projected)[:, None])
         projected, innovation_cov = self.project(mean, covariance)
         inverse = np.linalg.inv(innovation_cov)                              # (M, 4, 4)
         if len(projected) * len(measurements) <= _SMALL_PAIRS:
@@ -155,6 +190,12 @@ class KalmanFilter:
         inverse_x = np.einsum("mij,mj->mi", inverse, projected)              # (M, 4)
         return (np.einsum("in,min->mn", measurements.T, inverse_z) - 2.0 * (inverse_x @ measurements.T)
                 + np.einsum("mi,mi->m", projected, inverse_x)[:, None])
+
+    @staticmethod
+    def keeps_blocks(affine: np.ndarray) -> bool:
+        """Whether :meth:`warp` by the 2x3 ``affine`` keeps blockwise covariances blockwise: it does unless
+        it rotates or shears, mixing x and y."""
+        return bool(affine[0, 1] == 0.0 and affine[1, 0] == 0.0)
 
     def warp(self, mean: np.ndarray, covariance: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply a 2x3 image affine (camera motion) to every state and covariance.

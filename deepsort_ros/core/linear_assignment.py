@@ -37,11 +37,11 @@ def min_cost_matching(cost: np.ndarray, max_cost: float) -> tuple[np.ndarray, np
     if cost.size == 0:
         return empty, empty
     allowed = cost <= max_cost
-    if not allowed.any():
+    if not np.count_nonzero(allowed):                  # cheaper than allowed.any() on small matrices
         return empty, empty
-    rows, cols = linear_sum_assignment(np.where(allowed, cost, GATED_COST))
+    rows, cols = linear_sum_assignment(np.where(allowed, cost, GATED_COST))   # intp: int64 on 64-bit
     good = allowed[rows, cols]
-    return rows[good].astype(np.int64), cols[good].astype(np.int64)
+    return rows[good], cols[good]
 
 
 def matching_cascade(cost: np.ndarray, max_cost: float, track_ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

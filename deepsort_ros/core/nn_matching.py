@@ -14,13 +14,18 @@ import numpy as np
 APPEARANCE_MODES = ("ema", "gallery")
 
 
-def normalise_rows(features: np.ndarray, copy: bool = True) -> np.ndarray:
-    """(N, D) float32 rows scaled to unit length (all-zero rows stay zero); ``copy=False`` normalises a
-    float32 array in place."""
-    features = np.array(features, dtype=np.float32) if copy else np.asarray(features, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", features, features))
-    features /= np.maximum(norms, 1e-12)[:, None]
-    return features
+def row_norms(features: np.ndarray) -> np.ndarray:
+    """(N,) Euclidean lengths of the rows of (N, D) ``features``."""
+    return np.sqrt(np.einsum("ij,ij->i", features, features))
+
+
+def normalise_rows(features: np.ndarray, norms: np.ndarray | None = None) -> np.ndarray:
+    """(N, D) float32 rows scaled to unit length (all-zero rows stay zero), as a new array; ``norms`` are
+    the rows' :func:`row_norms` when the caller already has them."""
+    features = np.asarray(features, dtype=np.float32)
+    if norms is None:
+        norms = row_norms(features)
+    return features / np.maximum(norms, 1e-12)[:, None]
 
 
 class AppearanceMemory:
@@ -80,10 +85,12 @@ class AppearanceMemory:
         self._check_dim(features)
         if self.mode == "ema":
             # Tracks born without features take the new one as is (their stored zeros weigh nothing).
-            old = self.ema_alpha if ema_alpha is None else ema_alpha
-            alpha = np.where(self.counts[rows] > 0, old, 0.0).astype(np.float32)[:, None]
-            self.features[rows, 0] = normalise_rows(alpha * self.features[rows, 0] + (1.0 - alpha) * features,
-                                                     copy=False)
+            old = np.float32(self.ema_alpha if ema_alpha is None else ema_alpha)
+            alpha = np.where(self.counts[rows] > 0, old, np.float32(0.0))[:, None]
+            blend = self.features[rows, 0]                    # a copy: fancy indexing
+            blend *= alpha
+            blend += (1.0 - alpha) * features
+            self.features[rows, 0] = normalise_rows(blend)
             self.counts[rows] = 1
         else:
             slots = self.counts[rows] % self.budget

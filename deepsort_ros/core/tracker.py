@@ -8,7 +8,7 @@ import numpy as np
 from .config import TrackerConfig
 from .kalman_filter import KalmanFilter, measurement_to_xyxy, xyxy_to_measurement
 from .linear_assignment import iou_matrix, matching_cascade, min_cost_matching
-from .nn_matching import AppearanceMemory, normalise_rows
+from .nn_matching import AppearanceMemory, normalise_rows, row_norms
 from .track import Tracks, TrackState, TrackStore
 
 # Any finite fused cost may match; gated pairs are inf.
@@ -17,6 +17,16 @@ _FINITE_COST = 1e9
 _STEP_TOLERANCE = 1e-3
 # Plain ints: comparing arrays against IntEnum members goes through slow enum attribute lookups.
 _TENTATIVE, _CONFIRMED, _COASTING = int(TrackState.TENTATIVE), int(TrackState.CONFIRMED), int(TrackState.COASTING)
+
+
+# ``mask.all()`` and ``mask.any()`` for bool arrays: np.count_nonzero is one C call, several times cheaper than
+# the Python-level wrappers behind ndarray.all/any on the tiny arrays of a frame.
+def _all(mask: np.ndarray) -> bool:
+    return np.count_nonzero(mask) == mask.size
+
+
+def _any(mask: np.ndarray) -> bool:
+    return np.count_nonzero(mask) > 0
 
 
 class Tracker:
@@ -45,6 +55,11 @@ class Tracker:
         self.appearance = AppearanceMemory(cfg.appearance_update, cfg.ema_alpha, cfg.gallery_budget)
         self._last_timestamp: float | None = None
         self._step = 1.0                       # Kalman steps of the frame being processed
+        # Every track's covariance is blockwise (see kalman_filter): true until a warp mixes x and y.
+        self._blockwise = True
+        # The class gate is skipped until two detections have had different classes (single-class input).
+        self._first_class: int | None = None
+        self._class_gate = False
 
     # ------------------------------------------------------------------ public
     def update(self, boxes_xyxy, scores, features=None, classes=None, timestamp=None, warp=None) -> Tracks:
@@ -89,33 +104,40 @@ class Tracker:
             # Checked before any state changes, so a rejected frame leaves the tracker as it was.
             raise ValueError(f"features have dimension {features.shape[1]}, earlier frames had {known_dim}")
         dt = self._step = self._advance_clock(timestamp)
+        self._note_classes(classes)
         cfg, store, kalman = self.config, self.store, self.kalman
         if len(store):
             store.mean, store.covariance = kalman.predict(store.mean, store.covariance, dt)
             store.steps_since += dt
             if warp is not None:
                 store.mean, store.covariance = kalman.warp(store.mean, store.covariance, warp)
+                self._blockwise = self._blockwise and kalman.keeps_blocks(warp)
+        else:
+            self._blockwise = True             # new tracks start blockwise
 
         usable = scores >= cfg.min_score
-        if not usable.all():
+        if not _all(usable):
             boxes, scores, classes = boxes[usable], scores[usable], classes[usable]
             features = features[usable] if features is not None else None
         high = scores >= cfg.high_score
         measurements = xyxy_to_measurement(boxes, cfg.state_space)
         det_track = np.full(len(boxes), -1, np.int64)      # matched track row per detection
+        track_free = np.ones(len(store), dtype=bool)       # tracks no detection matched
         if len(store) and len(boxes):
-            self._associate(boxes, measurements, features, classes, high, det_track)
+            self._associate(boxes, measurements, features, classes, high, det_track, track_free)
 
         matched = det_track >= 0
-        self._update_matched(det_track[matched], measurements[matched], scores[matched], boxes[matched], timestamp)
-        if features is not None:
+        matched_rows = det_track[matched]
+        self._update_matched(matched_rows, measurements[matched], scores[matched], boxes[matched], timestamp)
+        if features is not None and len(matched_rows):
             learn = matched & self._unoccluded(boxes)
             # The average forgets ema_alpha per reference frame, however fast the camera runs.
             self.appearance.update(det_track[learn], features[learn], cfg.ema_alpha ** dt)
-        self._age_unmatched(det_track[matched], timestamp)
-        new = ~matched & high
-        self._start_tracks(measurements[new], scores[new], classes[new], boxes[new],
-                           features[new] if features is not None else None, timestamp)
+        self._age_unmatched(track_free, timestamp)
+        new = (~matched & high).nonzero()[0]
+        if len(new):
+            self._start_tracks(measurements[new], scores[new], classes[new], boxes[new],
+                               features[new] if features is not None else None, timestamp)
         return self._report()
 
     def reset(self) -> None:
@@ -126,19 +148,21 @@ class Tracker:
         cfg = self.config
         self.appearance = AppearanceMemory(cfg.appearance_update, cfg.ema_alpha, cfg.gallery_budget)
         self._last_timestamp = None
+        self._blockwise = True
+        self._first_class, self._class_gate = None, False
 
     # ------------------------------------------------------------ association
-    def _associate(self, boxes, measurements, features, classes, high, det_track) -> None:
-        """Fill ``det_track`` through the three stages: fused/cascade, IoU, low-score IoU."""
+    def _associate(self, boxes, measurements, features, classes, high, det_track, track_free) -> None:
+        """Fill ``det_track`` and clear ``track_free`` through the three stages: fused/cascade, IoU, low-score
+        IoU."""
         cfg, store = self.config, self.store
-        predicted = measurement_to_xyxy(store.mean, cfg.state_space)
-        track_free = np.ones(len(store), dtype=bool)
         confirmed = store.states != _TENTATIVE
 
         # Stage 1: confirmed tracks against confident detections on appearance + motion.
-        rows, cols = np.flatnonzero(confirmed), np.flatnonzero(high)
+        # (``mask.nonzero()[0]`` rather than np.flatnonzero: same indices without the ravel wrapper.)
+        rows, cols = confirmed.nonzero()[0], high.nonzero()[0]
         if len(rows) and len(cols):
-            cost = self._fused_cost(rows, cols, measurements, predicted, boxes, features, classes)
+            cost = self._fused_cost(rows, cols, measurements, boxes, features, classes)
             if cfg.matching == "cascade":
                 r, c = matching_cascade(cost, _FINITE_COST, store.misses[rows])
             else:
@@ -146,31 +170,54 @@ class Tracker:
             det_track[cols[c]] = rows[r]
             track_free[rows[r]] = False
 
+        # Stages 2 and 3 match what is left by IoU; most frames leave no detection and skip both.
+        leftover = (high & (det_track < 0)).nonzero()[0]
+        low = (~high).nonzero()[0] if cfg.low_score_stage else []
+        if not len(leftover) and not len(low):
+            return
+        predicted = measurement_to_xyxy(store.mean, cfg.state_space)
+
         # Stage 2: IoU for tentative and just-missed tracks against what is left of the confident detections.
-        # steps_since already includes this frame's step; before it, a track matched last frame missed none.
-        recent = store.steps_since - self._step <= cfg.iou_stage_max_misses + _STEP_TOLERANCE
-        rows = np.flatnonzero(track_free & (~confirmed | recent))
-        cols = np.flatnonzero(high & (det_track < 0))
-        self._iou_stage(rows, cols, predicted, boxes, classes, cfg.max_iou_distance, det_track, track_free)
+        if len(leftover):
+            # steps_since already includes this frame's step; before it, a track matched last frame missed none.
+            recent = store.steps_since - self._step <= cfg.iou_stage_max_misses + _STEP_TOLERANCE
+            rows = (track_free & (~confirmed | recent)).nonzero()[0]
+            self._iou_stage(rows, leftover, predicted, boxes, classes, cfg.max_iou_distance, det_track, track_free)
 
         # Stage 3 (ByteTrack): low-score detections can only continue confirmed tracks.
-        if cfg.low_score_stage:
-            rows = np.flatnonzero(track_free & confirmed)
-            cols = np.flatnonzero(~high)
-            self._iou_stage(rows, cols, predicted, boxes, classes, cfg.low_score_max_iou_distance, det_track,
+        if len(low):
+            rows = (track_free & confirmed).nonzero()[0]
+            self._iou_stage(rows, low, predicted, boxes, classes, cfg.low_score_max_iou_distance, det_track,
                             track_free)
 
-    def _fused_cost(self, rows, cols, measurements, predicted, boxes, features, classes) -> np.ndarray:
+    def _class_mismatch(self, rows, cols, classes) -> np.ndarray | None:
+        """(len(rows), len(cols)) True where the classes of tracks ``rows`` and detections ``cols`` differ;
+        None while the class gate is off (every detection so far had one class)."""
+        if not self._class_gate:
+            return None
+        return self.store.classes[rows][:, None] != classes[cols][None, :]
+
+    def _note_classes(self, classes) -> None:
+        """Turn the class gate on once two detections, in this frame or across frames, differ in class."""
+        if self._class_gate or not len(classes):
+            return
+        if self._first_class is None:
+            self._first_class = int(classes[0])
+        self._class_gate = _any(classes != self._first_class)
+
+    def _fused_cost(self, rows, cols, measurements, boxes, features, classes) -> np.ndarray:
         """(len(rows), len(cols)) gated cost: appearance and motion blended, inf where forbidden."""
         cfg, store = self.config, self.store
         squared_mahalanobis = self.kalman.gating_distance(store.mean[rows], store.covariance[rows],
-                                                          measurements[cols])
+                                                          measurements[cols], self._blockwise)
         forbidden = squared_mahalanobis > cfg.gating_threshold
-        forbidden |= store.classes[rows][:, None] != classes[cols][None, :]
+        mismatch = self._class_mismatch(rows, cols, classes)
+        if mismatch is not None:
+            forbidden |= mismatch
         if cfg.motion_cost == "mahalanobis":
             motion = squared_mahalanobis / cfg.gating_threshold
         else:
-            motion = 1.0 - iou_matrix(predicted[rows], boxes[cols])
+            motion = 1.0 - iou_matrix(measurement_to_xyxy(store.mean[rows], cfg.state_space), boxes[cols])
         if features is None:
             cost = motion
         else:
@@ -181,10 +228,12 @@ class Tracker:
         return cost
 
     def _iou_stage(self, rows, cols, predicted, boxes, classes, max_distance, det_track, track_free) -> None:
-        if not len(rows) or not len(cols):
+        if not len(rows):
             return
         cost = 1.0 - iou_matrix(predicted[rows], boxes[cols])
-        cost[self.store.classes[rows][:, None] != classes[cols][None, :]] = np.inf
+        mismatch = self._class_mismatch(rows, cols, classes)
+        if mismatch is not None:
+            cost[mismatch] = np.inf
         r, c = min_cost_matching(cost, max_distance)
         det_track[cols[c]] = rows[r]
         track_free[rows[r]] = False
@@ -204,7 +253,7 @@ class Tracker:
             return
         store, cfg = self.store, self.config
         store.mean[rows], store.covariance[rows] = self.kalman.update(
-            store.mean[rows], store.covariance[rows], measurements, scores)
+            store.mean[rows], store.covariance[rows], measurements, scores, self._blockwise)
         store.steps_since[rows] = 0.0
         store.hits[rows] += 1
         store.misses[rows] = 0
@@ -214,15 +263,12 @@ class Tracker:
         confirm = (store.states[rows] == _COASTING) | (store.hits[rows] >= cfg.n_init)
         store.states[rows[confirm]] = _CONFIRMED
 
-    def _age_unmatched(self, matched_rows, timestamp) -> None:
+    def _age_unmatched(self, missed, timestamp) -> None:
+        """Count a miss for tracks ``missed`` (a mask over the store), demote or delete them."""
         store, cfg = self.store, self.config
-        if not len(store):
+        if not _any(missed):
             return
-        missed = np.ones(len(store), dtype=bool)
-        missed[matched_rows] = False
-        if not missed.any():
-            return
-        store.misses[missed] += 1
+        store.misses += missed
         if timestamp is not None and cfg.max_age_s > 0:
             # Tracks last seen in a frame without a timestamp fall back to counting frames.
             expired = np.where(np.isnan(store.last_seen), store.misses > cfg.max_age,
@@ -230,14 +276,13 @@ class Tracker:
         else:
             expired = store.misses > cfg.max_age
         dead = missed & ((store.states == _TENTATIVE) | expired)
-        store.states[missed & (store.states == _CONFIRMED)] = _COASTING
-        if dead.any():
+        # Confirmed tracks start coasting; tentative ones are dead and go below.
+        store.states[missed] = _COASTING
+        if _any(dead):
             store.keep(~dead)
             self.appearance.keep(~dead)
 
     def _start_tracks(self, measurements, scores, classes, boxes, features, timestamp) -> None:
-        if not len(measurements):
-            return
         mean, covariance = self.kalman.initiate(measurements)
         first = len(self.store)
         self.store.append(mean, covariance, scores, classes, boxes, np.nan if timestamp is None else timestamp)
@@ -249,18 +294,19 @@ class Tracker:
         store, cfg = self.store, self.config
         if not len(store):
             return Tracks.empty()
-        states, misses = store.states, store.misses
-        shown = (states == _CONFIRMED) & (misses == 0)
+        states = store.states
+        shown = states == _CONFIRMED           # matched this frame: a confirmed track that misses turns COASTING
         if cfg.report_coasting_frames:
             shown |= (states == _COASTING) & (store.steps_since <= cfg.report_coasting_frames + _STEP_TOLERANCE)
         if cfg.report_tentative:
             shown |= states == _TENTATIVE
+        shown = shown.nonzero()[0]             # one index array for the gathers below (each makes a copy)
         boxes = measurement_to_xyxy(store.mean[shown], cfg.state_space)
         if cfg.output_box == "detection":
-            fresh = misses[shown] == 0
-            boxes[fresh] = store.det_boxes[shown][fresh]
+            fresh = store.misses[shown] == 0
+            boxes[fresh] = store.det_boxes[shown[fresh]]
         return Tracks(ids=store.ids[shown], boxes_xyxy=boxes, scores=store.scores[shown],
-                      classes=store.classes[shown], states=states[shown].copy())
+                      classes=store.classes[shown], states=states[shown])
 
     # ------------------------------------------------------------------ input
     def _advance_clock(self, timestamp) -> float:
@@ -289,8 +335,7 @@ class Tracker:
         if scores.shape != (n,):
             raise ValueError(f"scores must have shape ({n},) to match the boxes, got {scores.shape}")
         # One combined test on the common (valid) path; the slow path names the problem.
-        if not (np.isfinite(boxes).all() and np.isfinite(scores).all()
-                and (boxes[:, 2:] > boxes[:, :2]).all()):
+        if not (_all(np.isfinite(boxes)) and _all(np.isfinite(scores)) and _all(boxes[:, 2:] > boxes[:, :2])):
             bad = np.flatnonzero(~np.isfinite(boxes).all(axis=1)).tolist()
             if bad:
                 raise ValueError(f"boxes_xyxy rows {bad} contain NaN or inf")
@@ -308,12 +353,14 @@ class Tracker:
                 raise ValueError(f"classes must be integers, got dtype {classes.dtype}")
             classes = classes.astype(np.int64, copy=False)
         if features is not None:
-            features = np.array(features, dtype=np.float32)      # a copy, normalised in place below
+            features = np.asarray(features, dtype=np.float32)
             if features.ndim != 2 or len(features) != n:
                 raise ValueError(f"features must have shape ({n}, D) to match the boxes, got {features.shape}")
-            if not np.isfinite(features).all():
+            norms = row_norms(features)
+            # A NaN or inf makes its row's norm NaN or inf: N norms are tested before N x D values.
+            if not _all(np.isfinite(norms)) and not _all(np.isfinite(features)):
                 raise ValueError("features contain NaN or inf")
-            features = normalise_rows(features, copy=False)
+            features = normalise_rows(features, norms)
         if warp is not None:
             warp = np.asarray(warp, dtype=np.float64)
             if warp.shape != (2, 3) or not np.isfinite(warp).all():

@@ -10,11 +10,15 @@ Protocols every backend follows::
 Backends: detectors ``ultralytics`` | ``motion`` | ``external``; embedders ``none`` | ``histogram`` |
 ``torch`` | ``onnx``. torch, ultralytics and onnxruntime are imported only when a backend needing them is
 built. ``DETECTOR_TRACKER_SETTINGS[backend]`` are the tracker settings a detector needs in place of the
-TrackerConfig defaults (the motion detector's flickering, fill-fraction-scored blobs need their own).
+TrackerConfig defaults (the motion detector's flickering, fill-fraction-scored blobs need their own), and
+``EMBEDDER_TRACKER_SETTINGS[backend]`` those an embedder needs (histogram distances are spread unlike CNN
+features'); ``tracker_preset(detector, embedder)`` combines them, the detector's winning where both set a field.
 """
-from .factory import (DETECTOR_PARAMS, DETECTOR_TRACKER_SETTINGS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS,
-                      build_detector, build_embedder, build_motion_estimator, parse_backend_spec)
+from .factory import (DETECTOR_PARAMS, DETECTOR_TRACKER_SETTINGS, EMBEDDER_PARAMS, EMBEDDER_TRACKER_SETTINGS,
+                      MOTION_ESTIMATOR_PARAMS, build_detector, build_embedder, build_motion_estimator,
+                      parse_backend_spec, tracker_preset)
 from .params import Param
 
-__all__ = ["DETECTOR_PARAMS", "DETECTOR_TRACKER_SETTINGS", "EMBEDDER_PARAMS", "MOTION_ESTIMATOR_PARAMS", "Param",
-           "build_detector", "build_embedder", "build_motion_estimator", "parse_backend_spec"]
+__all__ = ["DETECTOR_PARAMS", "DETECTOR_TRACKER_SETTINGS", "EMBEDDER_PARAMS", "EMBEDDER_TRACKER_SETTINGS",
+           "MOTION_ESTIMATOR_PARAMS", "Param", "build_detector", "build_embedder", "build_motion_estimator",
+           "parse_backend_spec", "tracker_preset"]

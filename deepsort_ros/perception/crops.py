@@ -3,9 +3,9 @@
 Two equivalent samplers, both bilinear with pixel-centre alignment (output pixel centres spread evenly
 over the box, as ``torchvision.ops.roi_align(aligned=True, sampling_ratio=1)`` does):
 
-- :class:`CropSampler` (CPU, no torch): one ``cv2.remap`` call over a stacked sampling map for all
-  boxes, then one ``cv2.LUT`` that turns uint8 into normalised float32. On a CPU this is an order of
-  magnitude faster than ``roi_align``, which computes its interpolation weights per output pixel.
+- :class:`CropSampler` (CPU, no torch): one ``cv2.remap`` call over a stacked sampling map samples every
+  crop, lookup tables normalise them. On a CPU this is an order of magnitude faster than ``roi_align``,
+  which computes its interpolation weights per output pixel.
 - :func:`crop_batch_roi_align` (torch, any device): ``roi_align`` on the frame already on the device,
   used on GPUs where it costs next to nothing.
 """
@@ -24,26 +24,21 @@ def normalisation_table(mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
     return ((values - np.asarray(mean)) / np.asarray(std)).astype(np.float32).reshape(256, 1, 3)
 
 
-# OpenCV's fixed-point remap: coordinates in 1/32 pixel, as cv2.convertMaps produces them.
-_INTER_BITS = 5
-_INTER_TAB = 1 << _INTER_BITS
-# Keeps coordinates of boxes far outside the frame inside int16 after scaling.
-_COORD_LIMIT = 16000.0
-
-
-def _fixed_point(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer and 1/32 fractional parts of pixel coordinates (rounded like ``cv2.convertMaps``)."""
-    scaled = np.rint(np.clip(coords, -_COORD_LIMIT, _COORD_LIMIT) * _INTER_TAB).astype(np.int32)
-    return scaled >> _INTER_BITS, scaled & (_INTER_TAB - 1)
-
-
 class CropSampler:
-    """Cuts, resizes and normalises all crops of a frame on the CPU, with two OpenCV calls in total.
+    """Cuts, resizes and normalises all crops of a frame on the CPU, with four OpenCV calls in total.
 
-    One ``cv2.remap`` samples every crop from a stacked fixed-point map (bilinear, pixel-centre aligned,
-    border replicated), one ``cv2.LUT`` turns the uint8 RGB samples into normalised float32. Output
-    buffers are kept between calls (fresh 10 MB allocations cost more than the sampling itself), so the
-    returned array is overwritten by the next call.
+    1. ``cv2.cvtColor``: the BGR frame becomes RGBA;
+    2. ``cv2.remap``: every crop is sampled from it through one stacked float map (bilinear, pixel-centre
+       aligned, border replicated);
+    3. ``cv2.cvtColor`` (NHWC) or ``cv2.mixChannels`` (NCHW) drops the alpha channel;
+    4. ``cv2.LUT`` turns the uint8 RGB samples into normalised float32.
+
+    The alpha channel is there for speed: OpenCV's vectorised remap handles four-channel uint8 images
+    faster than three-channel ones. Measured for 30 crops of 256x128 against the three-channel version
+    of this sampler (both timed in the same run on a loaded 2-core machine): 5.6 ms against 9.2 ms with
+    OpenCV 5.0, 8.0 ms against 8.7 ms with OpenCV 4.10 (robots' apt OpenCV is 4.x). Buffers are kept
+    between calls (fresh 10 MB allocations cost more than the sampling itself), so the returned array
+    is overwritten by the next call.
 
     Parameters
     ----------
@@ -51,50 +46,69 @@ class CropSampler:
         Crop size.
     mean, std : sequence of float
         Per-channel RGB normalisation on the 0-1 scale.
+    layout : {"nhwc", "nchw"}
+        Output memory layout: (N, height, width, 3) for torch's channels-last networks, or
+        (N, 3, height, width) for runtimes that take contiguous NCHW input, such as onnxruntime.
     """
 
-    def __init__(self, height: int, width: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.height, self.width = int(height), int(width)
+    def __init__(self, height: int, width: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, layout: str = "nhwc"):
+        if layout not in ("nhwc", "nchw"):
+            raise ValueError(f"layout must be 'nhwc' or 'nchw', got {layout!r}")
+        self.height, self.width, self.layout = int(height), int(width), layout
         self.table = normalisation_table(mean, std)
+        self._plane_tables = [np.ascontiguousarray(self.table[:, :, c]) for c in range(3)]
+        # Output pixel centres as fractions of the box; OpenCV puts pixel centres at integer coordinates,
+        # hence the half-pixel shift applied with them.
+        self._fy = (np.arange(self.height) + 0.5) / self.height
+        self._fx = (np.arange(self.width) + 0.5) / self.width
         self._capacity = 0
-        self._map_xy = self._map_frac = self._samples = self._normalised = None
-        fy = (np.arange(self.height) + 0.5) / self.height
-        fx = (np.arange(self.width) + 0.5) / self.width
-        self._fy, self._fx = fy, fx
+        self._map_x = self._map_y = self._rgba = self._rgb = self._crops = None
+
+    def _shape(self, n: int) -> tuple[int, int, int, int]:
+        return (n, self.height, self.width, 3) if self.layout == "nhwc" else (n, 3, self.height, self.width)
 
     def _reserve(self, n: int) -> None:
         if n <= self._capacity:
             return
         rows = n * self.height
-        self._map_xy = np.empty((rows, self.width, 2), np.int16)
-        self._map_frac = np.empty((rows, self.width), np.uint16)
-        self._samples = np.empty((rows, self.width, 3), np.uint8)
-        self._normalised = np.empty((rows, self.width, 3), np.float32)
+        self._map_x = np.empty((n, self.height, self.width), np.float32)
+        self._map_y = np.empty((n, self.height, self.width), np.float32)
+        self._rgba = np.empty((rows, self.width, 4), np.uint8)
+        self._rgb = np.empty(self._shape(n), np.uint8)
+        self._crops = np.empty(self._shape(n), np.float32)
         self._capacity = n
 
     def __call__(self, bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """(N, height, width, 3) float32 normalised RGB crops of ``boxes`` (N, 4) xyxy in ``bgr``."""
+        """Normalised RGB crops of ``boxes`` (N, 4) xyxy in the BGR uint8 frame ``bgr``, float32.
+
+        Shape (N, height, width, 3) for layout ``nhwc``, (N, 3, height, width) for ``nchw``.
+        """
         n = len(boxes)
         if n == 0:
-            return np.zeros((0, self.height, self.width, 3), dtype=np.float32)
+            return np.zeros(self._shape(0), np.float32)
         self._reserve(n)
         boxes = np.asarray(boxes, dtype=np.float64)
-        # Pixel centres sit at integer coordinates in OpenCV, hence the half-pixel shift.
         ys = boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * self._fy - 0.5
         xs = boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * self._fx - 0.5
-        (yi, yf), (xi, xf) = _fixed_point(ys), _fixed_point(xs)
         rows = n * self.height
-        # Each (x, y) int16 pair of the map is written as one little-endian int32, y in the high half: one
-        # contiguous broadcast write instead of two strided ones.
-        packed = self._map_xy[:rows].view(np.int32).reshape(n, self.height, self.width)
-        np.bitwise_or((yi << 16)[:, :, None], (xi & 0xFFFF)[:, None, :], out=packed)
-        map_frac = self._map_frac[:rows].reshape(n, self.height, self.width)
-        np.add((yf * _INTER_TAB).astype(np.uint16)[:, :, None], xf.astype(np.uint16)[:, None, :], out=map_frac)
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        samples = cv2.remap(rgb, self._map_xy[:rows], self._map_frac[:rows], cv2.INTER_LINEAR,
-                            dst=self._samples[:rows], borderMode=cv2.BORDER_REPLICATE)
-        normalised = cv2.LUT(samples, self.table, dst=self._normalised[:rows])
-        return normalised.reshape(n, self.height, self.width, 3)
+        map_x, map_y = self._map_x[:n], self._map_y[:n]
+        map_x[:] = xs.astype(np.float32)[:, None, :]
+        map_y[:] = ys.astype(np.float32)[:, :, None]
+        rgba = cv2.remap(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA), map_x.reshape(rows, self.width),
+                         map_y.reshape(rows, self.width), cv2.INTER_LINEAR, dst=self._rgba[:rows],
+                         borderMode=cv2.BORDER_REPLICATE)
+        rgb, crops = self._rgb[:n], self._crops[:n]
+        if self.layout == "nhwc":
+            cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=rgb.reshape(rows, self.width, 3))
+            cv2.LUT(rgb.reshape(rows, self.width, 3), self.table, dst=crops.reshape(rows, self.width, 3))
+            return crops
+        # NCHW: each channel plane of all crops, seen as one row of height*width values per crop.
+        pixels = self.height * self.width
+        rgb_planes = [rgb[:, c].reshape(n, pixels) for c in range(3)]
+        cv2.mixChannels([rgba.reshape(n, pixels, 4)], rgb_planes, [0, 0, 1, 1, 2, 2])
+        for c in range(3):
+            cv2.LUT(rgb_planes[c], self._plane_tables[c], dst=crops[:, c].reshape(n, pixels))
+        return crops
 
 
 def crop_batch_roi_align(frame_rgb_chw, boxes, height: int, width: int, mean, std):

@@ -29,6 +29,35 @@ DETECTOR_TRACKER_SETTINGS: dict[str, Mapping[str, Any]] = {
     "motion": motion_detector.TRACKER_SETTINGS,
     "external": {},
 }
+# Tracker settings each embedder brings over the TrackerConfig defaults (which suit CNN ReID features).
+EMBEDDER_TRACKER_SETTINGS: dict[str, Mapping[str, Any]] = {
+    "none": {},
+    "histogram": histogram_embedder.TRACKER_SETTINGS,
+    "torch": {},
+    "onnx": {},
+}
+
+
+def tracker_preset(detector_backend: str | None = None, embedder_backend: str | None = None) -> dict[str, Any]:
+    """Tracker settings a detector and embedder pair brings in place of the TrackerConfig defaults.
+
+    The embedder's preset (``EMBEDDER_TRACKER_SETTINGS``) comes first and the detector's
+    (``DETECTOR_TRACKER_SETTINGS``) over it: a detector preset is the more specific one, chosen with the
+    detections it is for and the appearance it was tuned with (the motion detector's with the histogram
+    embedder), so where both set a field the detector's value wins. Settings a user gives go over both.
+
+    Parameters
+    ----------
+    detector_backend, embedder_backend : str, optional
+        Backend names; None or an unknown name (which the builders report) adds nothing.
+
+    Returns
+    -------
+    dict
+        Field name -> value, a subset of the TrackerConfig fields.
+    """
+    return {**EMBEDDER_TRACKER_SETTINGS.get(embedder_backend, {}),
+            **DETECTOR_TRACKER_SETTINGS.get(detector_backend, {})}
 
 
 def _split_backend(config: Mapping[str, Any], choices, what: str) -> tuple[str, dict]:

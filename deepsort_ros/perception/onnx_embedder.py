@@ -89,7 +89,8 @@ class OnnxEmbedder:
         shape = model_input.shape
         self.height = shape[2] if isinstance(shape[2], int) else int(input_height)
         self.width = shape[3] if isinstance(shape[3], int) else int(input_width)
-        self._sampler = CropSampler(self.height, self.width)
+        # onnxruntime takes contiguous NCHW: the sampler writes that layout directly.
+        self._sampler = CropSampler(self.height, self.width, layout="nchw")
         self.description = f"ONNX {model} on {self.providers[0]}"
         # Warm-up, which also tells the feature size.
         self.dim = int(self.forward(np.zeros((1, 3, self.height, self.width), np.float32)).shape[1])
@@ -106,7 +107,7 @@ class OnnxEmbedder:
         boxes = check_boxes(boxes_xyxy, "onnx embedder")
         if len(boxes) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self.forward(self._sampler(bgr, boxes).transpose(0, 3, 1, 2))
+        return self.forward(self._sampler(bgr, boxes))
 
 
 def export_onnx(embedder, path: str | Path, opset: int = 17) -> Path:

@@ -1,5 +1,8 @@
 """ROS messages <-> numpy: BGR arrays to images, detections to arrays, tracks to Detection2DArray, stamps.
 
+Detection2DArray also goes to and from its serialised bytes directly (:mod:`deepsort_ros.ros.detection_wire`),
+which the node uses on its per-frame path where :func:`wire_format_matches_rmw` holds.
+
 Incoming images are decoded by :mod:`deepsort_ros.image_codec` (shared with the bag sources), or, for
 the common raw encodings, by cv_bridge where it is installed (robots with apt ROS 2); both give the same
 pixels. Every function that reads a message checks it first and raises ``ValueError`` naming what is
@@ -11,11 +14,13 @@ import array
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
 from deepsort_ros.image_codec import check_raw_image, image_message_to_bgr
+from deepsort_ros.ros.detection_wire import decode_detection_array, encode_tracks
 
 try:
     from cv_bridge import CvBridge
@@ -86,6 +91,39 @@ def detection_array_to_numpy(msg: Detection2DArray, class_index: Callable[[str],
         values[row] = (bbox.center.position.x, bbox.center.position.y, bbox.size_x, bbox.size_y,
                        1.0 if hypothesis is None else hypothesis.score)
         class_ids.append("" if hypothesis is None else hypothesis.class_id)
+    return _checked_detections(values, class_ids, class_index)
+
+
+def serialized_detections_to_numpy(data: bytes, class_index: Callable[[str], int]
+                                   ) -> tuple[Header, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`detection_array_to_numpy` for a serialised Detection2DArray (a raw subscription's bytes).
+
+    Returns
+    -------
+    tuple
+        ``(header, (boxes_xyxy, scores, classes))``.
+
+    Raises
+    ------
+    ValueError
+        When the bytes are malformed or a detection is bad (see :func:`detection_array_to_numpy`).
+    """
+    decoded = decode_detection_array(data)
+    if decoded is None:  # another representation than XCDR1 little endian: rclpy reads it
+        try:
+            msg = deserialize_message(data, Detection2DArray)
+        except Exception as error:  # rclpy raises plain RuntimeErrors for bytes it cannot read
+            raise ValueError(f"serialised Detection2DArray cannot be read: {error}") from None
+        return msg.header, detection_array_to_numpy(msg, class_index)
+    header = Header(frame_id=decoded.frame_id)
+    header.stamp.sec, header.stamp.nanosec = decoded.stamp_sec, decoded.stamp_nanosec
+    return header, _checked_detections(decoded.values, decoded.class_ids, class_index)
+
+
+def _checked_detections(values: np.ndarray, class_ids: list[str], class_index: Callable[[str], int]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check (N, 5) centre x, centre y, size x, size y, score rows and turn them into tracker input."""
+    count = len(values)
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise ValueError(f"detection {int(np.argmax(bad))} of {count} has a non-finite centre, size or score")
@@ -137,3 +175,35 @@ def tracks_to_detection_array(header: Header, ids: np.ndarray, boxes_xyxy: np.nd
         detection.results = [result]
         detections.append(detection)
     return Detection2DArray(header=header, detections=detections)
+
+
+def serialized_tracks(header: Header, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray,
+                      class_ids: Sequence[str]) -> bytes:
+    """The serialised form of :func:`tracks_to_detection_array`'s message, built without message objects
+    (about ten times faster; publish it where :func:`wire_format_matches_rmw` holds)."""
+    return encode_tracks(header.stamp.sec, header.stamp.nanosec, header.frame_id, ids, boxes_xyxy, scores,
+                         class_ids)
+
+
+def wire_format_matches_rmw() -> bool:
+    """Whether this middleware serialises Detection2DArray as :mod:`deepsort_ros.ros.detection_wire` does.
+
+    Both directions are checked on a sample with odd string lengths (the cases that need padding): the
+    middleware must read :func:`serialized_tracks`'s bytes as :func:`tracks_to_detection_array`'s
+    message, and the decoder must read the middleware's bytes of that message back.
+    """
+    header = Header(frame_id="cam")
+    header.stamp.sec, header.stamp.nanosec = 1_700_000_000, 123_456_789
+    ids, scores, class_ids = np.array([7, 12345]), np.array([0.25, 1.0]), ["person", "bicycle"]
+    boxes = np.array([[1.5, 2.0, 11.5, 32.0], [100.0, 50.0, 140.0, 130.0]])
+    expected = tracks_to_detection_array(header, ids, boxes, scores, class_ids)
+    try:
+        written = deserialize_message(serialized_tracks(header, ids, boxes, scores, class_ids), Detection2DArray)
+        read = decode_detection_array(serialize_message(expected))
+    except Exception:  # any failure to read the other side's bytes means the formats differ
+        return False
+    values = np.concatenate([(boxes[:, :2] + boxes[:, 2:]) * 0.5, boxes[:, 2:] - boxes[:, :2], scores[:, None]],
+                            axis=1)
+    return (written == expected and read is not None and read.class_ids == class_ids
+            and (read.stamp_sec, read.stamp_nanosec, read.frame_id) == (1_700_000_000, 123_456_789, "cam")
+            and np.array_equal(read.values, values))

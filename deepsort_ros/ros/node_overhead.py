@@ -1,21 +1,31 @@
 """Benchmark: what tracker_node costs per frame beyond model inference, and node FPS against model FPS.
 
-Runs the node's own per-frame code (the worker's ``_process``) in-process on synthetic 640x480 frames
-with a chosen number of people, fed as another detector's detections (tracker-only mode) so every frame
-has exactly that many tracks and no network runs. Reported per stage (ms per frame):
+Runs the node's own per-frame code in-process on synthetic 640x480 frames with a chosen number of
+people, fed as another detector's detections (tracker-only mode, each array paired with its image as
+when appearance is on) so every frame has exactly that many tracks and no network runs: the image and
+detections callbacks, the hand-over slot and the worker's ``_process``. Reported per stage (ms per frame):
 
 - receive: deserialising the sensor_msgs/Image the node gets from DDS;
-- detections: reading the vision_msgs/Detection2DArray (tracker-only mode only);
-- convert: Image to BGR array; crops: batched ReID crops (the torch/onnx embedders' pre-processing);
+- detections: the callbacks: reading the serialised vision_msgs/Detection2DArray, stamp checks, pairing
+  it with its image and the hand-over to the worker;
+- convert: Image to BGR array; detect: checking the detections (the model, when there is one, is excluded);
 - track: the DeepSORT update; publish: building and publishing the tracks Detection2DArray;
-- annotate: drawing and publishing tracks/image (only while someone subscribes).
+- annotate: updating the annotator's trails; drawing and publishing tracks/image as well while someone
+  subscribes (reported on its own line, ``annotate (viewer)``);
+- other: the rest of the node's per-frame code (parameter snapshot, labels, bookkeeping).
+
+``total`` is the wall time of all of it per frame (so the stages add up to it), and ``+ crops`` adds the
+batched 256x128 ReID crops the torch/onnx embedders cut (their network excluded). Like ``tracker_node``,
+the benchmark keeps frame-sized buffers in the heap (:mod:`deepsort_ros.ros.malloc_tuning`) unless
+``--default-malloc`` is given.
 
 With ``--model`` (an ultralytics model file) it also times the detector alone and the whole node path
 on the same frames and prints node FPS / model FPS.
 
 Usage::
 
-    python -m deepsort_ros.ros.node_overhead [--tracks 20] [--frames 300] [--model yolo11n.pt --device cpu]
+    python -m deepsort_ros.ros.node_overhead [--tracks 20] [--frames 300] [--default-malloc]
+                                             [--model yolo11n.pt --device cpu]
 """
 from __future__ import annotations
 
@@ -33,8 +43,10 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
 from deepsort_ros.perception.crops import CropSampler
-from deepsort_ros.ros.conversions import bgr_to_image, detection_array_to_numpy
+from deepsort_ros.ros.conversions import bgr_to_image
 from deepsort_ros.ros.dds import isolate_dds
+from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
+from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.node import TrackerNode
 
 WIDTH, HEIGHT = 640, 480
@@ -80,36 +92,52 @@ def make_node(overrides: dict) -> TrackerNode:
     return TrackerNode(parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()])
 
 
-def run_frames(node: TrackerNode, walkers: Walkers, first: int, count: int, external: bool) -> dict[str, float]:
-    """Feed ``count`` frames through the node's worker code.
+def run_in_caller(node: TrackerNode) -> None:
+    """Stop the node's worker so the caller runs each frame itself, in its own thread and timing."""
+    node.stop()
+    node._slot = LatestSlot()
+    if node.pipeline.external:
+        # Pair each array with its image, as the node does when appearance or camera motion is on.
+        node._pairer = StampPairer(node._values["sync.queue_size"])
 
-    Returns mean ms per stage and ``node_s``, the seconds spent in the node's code (frame synthesis and
-    the sender's serialisation excluded).
+
+def run_frames(node: TrackerNode, walkers: Walkers, first: int, count: int) -> dict[str, float]:
+    """Feed ``count`` frames through the node's callbacks, hand-over slot and worker code.
+
+    Returns mean ms per stage (see the module docstring), ``total`` (mean ms of all of the node's code
+    per frame; frame synthesis and the senders' serialisation excluded) and ``node_s`` (its sum in s).
     """
-    receive_ms = detections_ms = node_s = 0.0
+    receive_s = detections_s = node_s = 0.0
     node.stats.take_window()
     for index in range(first, first + count):
         bgr, boxes = walkers.frame(index)
         header = Header(frame_id="camera")
         header.stamp.sec, header.stamp.nanosec = divmod(1_000_000_000 + index * 33_333_333, 1_000_000_000)
         wire = serialize_message(bgr_to_image(bgr, header))
+        wire_detections = serialize_message(detection_array(header, boxes)) if node.pipeline.external else None
         start = time.perf_counter()
-        image = deserialize_message(wire, Image)
+        image = deserialize_message(wire, Image)  # what rclpy's executor does before the callback
         received = time.perf_counter()
-        detections = None
-        if external:
-            wire_detections = serialize_message(detection_array(header, boxes))
-            parsed = time.perf_counter()
-            detections = detection_array_to_numpy(deserialize_message(wire_detections, Detection2DArray),
-                                                  node.labels.index_of)
-            detections_ms += (time.perf_counter() - parsed) * 1e3
-        receive_ms += (received - start) * 1e3
-        node._process(image, detections, header, node._generation, start)
-        node_s += time.perf_counter() - start
+        node._on_image(image)
+        if wire_detections is not None:
+            # The raw subscription hands over bytes, a plain one a deserialised message.
+            node._on_detections(wire_detections if node._serialized
+                                else deserialize_message(wire_detections, Detection2DArray))
+        item = node._slot.take(timeout=0)
+        handed_over = time.perf_counter()
+        if item is None:
+            raise RuntimeError(f"frame {index} was not handed over (see the node's log)")
+        node._process(*item)
+        done = time.perf_counter()
+        receive_s += received - start
+        detections_s += handed_over - received
+        node_s += done - start
     window = node.stats.take_window()
     stages = dict(window.stage_ms)
-    stages.update(receive=receive_ms / count, detections=detections_ms / count, node_s=node_s,
-                  tracks=window.active_tracks, processed=window.processed)
+    stages.update(receive=receive_s * 1e3 / count, detections=detections_s * 1e3 / count)
+    total = node_s * 1e3 / count
+    stages.update(other=total - sum(stages.values()), total=total, node_s=node_s, tracks=window.active_tracks,
+                  processed=window.processed)
     return stages
 
 
@@ -123,33 +151,36 @@ def crops_ms(walkers: Walkers, frames: int) -> float:
     return (time.perf_counter() - start) * 1e3 / frames
 
 
+OVERHEAD_STAGES = ("receive", "detections", "convert", "detect", "track", "publish", "annotate", "other")
+
+
 def overhead_report(args) -> None:
     walkers = Walkers(args.tracks)
     node = make_node({"detector.backend": "external", "reid.backend": "none", "publish_annotated": True})
-    run_frames(node, walkers, 0, 20, external=True)  # tracks confirmed, caches warm
-    plain = run_frames(node, walkers, 20, args.frames, external=True)
+    run_in_caller(node)
+    run_frames(node, walkers, 0, 20)  # tracks confirmed, caches warm
+    plain = run_frames(node, walkers, 20, args.frames)
     viewer = node.create_subscription(Image, "tracks/image", lambda msg: None, 1)
-    annotated = run_frames(node, walkers, 20 + args.frames, args.frames, external=True)
+    annotated = run_frames(node, walkers, 20 + args.frames, args.frames)
     node.destroy_subscription(viewer)
     crops = crops_ms(walkers, min(args.frames, 100))
-    node.stop()
     node.destroy_node()
     print(f"node overhead per {WIDTH}x{HEIGHT} frame with {plain['tracks']} tracks "
           f"(mean of {plain['processed']} frames, ms):")
-    core = ("receive", "convert", "track", "publish")
-    for stage in core:
+    for stage in OVERHEAD_STAGES:
         print(f"  {stage:<11} {plain[stage]:7.3f}")
-    total = sum(plain[stage] for stage in core)
-    print(f"  {'total':<11} {total:7.3f}   (target <= 3 ms; model inference excluded)")
+    print(f"  {'total':<11} {plain['total']:7.3f}   (all of the node's code per frame; model inference excluded)")
     print(f"  {'crops':<11} {crops:7.3f}   (torch/onnx ReID pre-processing, {args.tracks} crops 256x128)")
-    print(f"  {'detections':<11} {plain['detections']:7.3f}   (tracker-only mode: deserialising + reading Detection2DArray)")
-    print(f"  {'annotate':<11} {annotated['annotate']:7.3f}   (only while tracks/image has a subscriber)")
+    print(f"  {'+ crops':<11} {plain['total'] + crops:7.3f}   (target <= 3 ms)")
+    print(f"annotate (viewer) {annotated['annotate']:7.3f}   (drawing and publishing tracks/image, only while "
+          f"it has a subscriber)")
 
 
 def model_report(args) -> None:
     walkers = Walkers(args.tracks)
     node = make_node({"detector.backend": "ultralytics", "detector.model": args.model, "detector.device": args.device,
                       "reid.backend": args.reid})
+    run_in_caller(node)
     detector = node.pipeline.detector
     for index in range(5):
         detector.detect([walkers.frame(index)[0]])
@@ -162,8 +193,7 @@ def model_report(args) -> None:
         for bgr in frames:
             detector.detect([bgr])
         model_s += time.perf_counter() - start
-        node_s += run_frames(node, walkers, first, chunk, external=False)["node_s"]
-    node.stop()
+        node_s += run_frames(node, walkers, first, chunk)["node_s"]
     node.destroy_node()
     frame_count = len(range(0, args.frames, chunk)) * chunk
     model_fps, node_fps = frame_count / model_s, frame_count / node_s
@@ -181,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="device for --model (default cpu)")
     parser.add_argument("--reid", default="none", choices=("none", "histogram"),
                         help="appearance backend for the --model run (default none)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's malloc settings alone (tracker_node tunes them for frame buffers)")
     args = parser.parse_args(argv)
+    if not args.default_malloc:
+        keep_frame_buffers()
     isolate_dds()  # the node is created for real
     rclpy.init(args=[])
     try:

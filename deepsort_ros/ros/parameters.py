@@ -1,7 +1,7 @@
 """The tracker node's ROS parameters: one spec list that declares, documents and validates them.
 
 ``tracker.*`` parameters are derived from the fields of :class:`deepsort_ros.core.TrackerConfig` (their
-defaults replaced by the chosen detector's tracker preset, ``DETECTOR_TRACKER_SETTINGS``) and the
+defaults replaced by the chosen backends' tracker preset, ``perception.tracker_preset``) and the
 backend parameters from the perception backends' ``PARAMS`` (see :mod:`deepsort_ros.ros.pipeline_config`),
 so the node always exposes exactly what the layers below accept, with their descriptions and ranges.
 """
@@ -17,7 +17,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.parameter import Parameter
 
 from deepsort_ros.core import TrackerConfig
-from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS
+from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, tracker_preset
 
 _ROS_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -172,22 +172,25 @@ def node_specs() -> list[ParameterSpec]:
 
 
 def _preset_note(name: str) -> str:
-    """`` [detector.backend motion: 0.4]`` for each detector whose tracker preset sets field ``name``."""
-    notes = [f"detector.backend {backend}: {preset[name]}" for backend, preset in DETECTOR_TRACKER_SETTINGS.items()
-             if name in preset]
+    """`` [detector.backend motion: 0.4; reid.backend histogram: 0.8]``: each detector and embedder whose
+    tracker preset sets field ``name`` (where both set it, the detector's wins)."""
+    notes = [f"{prefix}.backend {backend}: {preset[name]}"
+             for prefix, presets in (("detector", DETECTOR_TRACKER_SETTINGS), ("reid", EMBEDDER_TRACKER_SETTINGS))
+             for backend, preset in presets.items() if name in preset]
     return f" [{'; '.join(notes)}]" if notes else ""
 
 
-def tracker_specs(detector_backend: str | None = None) -> list[ParameterSpec]:
+def tracker_specs(detector_backend: str | None = None, reid_backend: str | None = None) -> list[ParameterSpec]:
     """``tracker.*`` parameters, one per TrackerConfig field (bool choices are left to the ROS type).
 
     Parameters
     ----------
-    detector_backend : str, optional
-        Whose tracker preset (``DETECTOR_TRACKER_SETTINGS``) replaces the TrackerConfig defaults; None
-        keeps those (the documented defaults, whose descriptions name every preset's value).
+    detector_backend, reid_backend : str, optional
+        Whose tracker preset (``perception.tracker_preset``: the detector's over the embedder's) replaces
+        the TrackerConfig defaults; None for both keeps those (the documented defaults, whose descriptions
+        name every preset's value).
     """
-    defaults = TrackerConfig.from_dict(dict(DETECTOR_TRACKER_SETTINGS.get(detector_backend, {}))).to_dict()
+    defaults = TrackerConfig.from_dict(tracker_preset(detector_backend, reid_backend)).to_dict()
     specs = []
     for field in TrackerConfig.field_specs():
         kind = {"bool": bool, "int": int, "float": float, "str": str}[field["type"]]

@@ -45,17 +45,20 @@ def backend_parameter_specs(shared: Iterable[str]) -> list[ParameterSpec]:
     return specs
 
 
-def all_parameter_specs(detector_backend: str | None = None) -> list[ParameterSpec]:
+def all_parameter_specs(detector_backend: str | None = None, reid_backend: str | None = None
+                        ) -> list[ParameterSpec]:
     """Every parameter tracker_node declares, in declaration order (the node's own first).
 
     Parameters
     ----------
-    detector_backend : str, optional
-        The ``detector.backend`` value, whose tracker preset gives the ``tracker.*`` defaults; None
-        documents the TrackerConfig defaults (see :func:`deepsort_ros.ros.parameters.tracker_specs`).
+    detector_backend, reid_backend : str, optional
+        The ``detector.backend`` and ``reid.backend`` values, whose tracker presets give the ``tracker.*``
+        defaults; None documents the TrackerConfig defaults (see
+        :func:`deepsort_ros.ros.parameters.tracker_specs`).
     """
     specs = node_specs()
-    return specs + backend_parameter_specs(shared=[spec.name for spec in specs]) + tracker_specs(detector_backend)
+    return (specs + backend_parameter_specs(shared=[spec.name for spec in specs])
+            + tracker_specs(detector_backend, reid_backend))
 
 
 def _section(prefix: str, backend: str | None, params: Iterable[Any], values: Mapping[str, Any]) -> dict[str, Any]:

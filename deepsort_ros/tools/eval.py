@@ -7,9 +7,11 @@ Usage::
     deepsort-eval --compare RUN1.json RUN2.json ... --out DIR
 
 The last line on stdout is one JSON object with HOTA, DetA, AssA, MOTA, IDF1 (percent), IDSW and
-ms_per_frame (median tracker-only time per frame). ``--out`` also writes ``results.txt`` (MOT format) and
-``metrics.json``; ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png`` from several
-``metrics.json`` files.
+ms_per_frame (median tracker-only time per frame). Tracker settings not given with ``--config`` take the
+appearance backend's preset (``perception.tracker_preset``; the histogram embedder has one), then the
+TrackerConfig defaults; a ``--features`` file brings no preset. ``--out`` also writes ``results.txt`` (MOT
+format) and ``metrics.json``; ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png`` from
+several ``metrics.json`` files.
 """
 from __future__ import annotations
 
@@ -66,6 +68,17 @@ def build_appearance(spec: str):
     from deepsort_ros.perception import build_embedder, parse_backend_spec
 
     return build_embedder(parse_backend_spec(spec))
+
+
+def appearance_tracker_preset(spec: str) -> dict:
+    """Tracker settings the appearance backend ``spec`` brings (``perception.tracker_preset``).
+
+    det.txt holds a CNN detector's boxes and scores, for which the TrackerConfig defaults were chosen, so no
+    detector preset applies.
+    """
+    from deepsort_ros.perception import parse_backend_spec, tracker_preset
+
+    return tracker_preset(embedder_backend=parse_backend_spec(spec)["backend"])
 
 
 def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarray | None = None,
@@ -158,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--features", metavar="NPY", help=".npy appearance features, one row per det.txt row")
     source.add_argument("--appearance", default="none", metavar="BACKEND",
                         help="appearance backend computed from the frames: none (default, motion only), "
-                             "histogram, torch:PATH_OR_ARCH, onnx:PATH")
+                             "histogram, torch:PATH_OR_ARCH, onnx:PATH; a backend's tracker preset fills the "
+                             "settings --config leaves unset")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker setting override (repeatable), e.g. --config max_age=60")
     parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots")
@@ -198,7 +212,8 @@ def _evaluate(args) -> dict:
         raise ValueError("--plot needs --out DIR")
     seq_dir = Path(args.seq_dir)
     info = mot.read_seqinfo(seq_dir)
-    config = TrackerConfig.from_dict(parse_overrides(args.config))
+    preset = {} if args.features else appearance_tracker_preset(args.appearance)
+    config = TrackerConfig.from_dict({**preset, **parse_overrides(args.config)})
     features = embedder = frames = None
     if args.features:
         features = mot.load_features(args.features, len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
