@@ -27,6 +27,19 @@ def test_json_summary_on_synthetic_frames(tmp_path, capsys, monkeypatch):
     assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_mot_sequence_adds_the_tracker_time_on_it(tmp_path, capsys, monkeypatch):
+    from test_eval_cli import FRAMES, write_sequence
+
+    monkeypatch.setattr(bench, "track_scaling",
+                        lambda: {str(n): {"median_ms": 1.0, "p95_ms": 2.0} for n in bench.SCALING_COUNTS})
+    seq = write_sequence(tmp_path / "seq")
+    assert bench.main(["--num-frames", "3", "--appearance", "none", "--mot", str(seq), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["track_sequence_ms"] > 0
+    assert any(line.startswith(f"tracker alone on synthetic ({FRAMES} frames, 16-d features)") for line in lines)
+
+
 def test_track_scaling_uses_core_timing():
     scaling = bench.track_scaling(counts=(10, 20), frames=5)
     assert set(scaling) == {"10", "20"}

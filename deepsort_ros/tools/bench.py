@@ -9,7 +9,9 @@ frame, and how the tracker's update time grows with the number of objects (512-d
      "crop_preprocess_30_ms": ..., "track_scaling_ms": {"10": ..., "50": ..., "100": ..., "200": ...}}
 
 (medians). ``--gt`` adds the detector's recall and precision against MOTChallenge ground truth (frame i
-of the video = MOT frame i), ``--plot`` writes a PNG of the tracker scaling. Camera motion estimation is
+of the video = MOT frame i), ``--mot SEQ_DIR`` the tracker's own time per frame on a MOT sequence with
+its appearance features (``"track_sequence_ms"`` in the JSON), ``--plot`` writes a PNG of the tracker
+scaling. Camera motion estimation is
 switched on so its cost is measured even on fixed cameras.
 
 Examples::
@@ -17,6 +19,7 @@ Examples::
     deepsort-bench
     deepsort-bench --frames vtest.avi --appearance torch:osnet_x0_25 --random-init
     deepsort-bench --frames vtest.avi --detector motion --gt PETS09-S2L1/gt/gt.txt --json
+    deepsort-bench --mot PETS09-S2L1 --json
 """
 from __future__ import annotations
 
@@ -185,10 +188,16 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "crop_preprocess_30_ms": crop_ms,
         "track_scaling_ms": {n: timing["median_ms"] for n, timing in scaling.items()},
     }
+    sequence = None
+    if args.mot:
+        from deepsort_ros.tools.tracker_timing import sequence_features, time_mot_sequence
+
+        sequence = time_mot_sequence(args.mot, sequence_features(args.mot))
+        summary["track_sequence_ms"] = sequence["median_ms"]
     extras = {"p95_ms": {stage: stats[stage]["p95"] for stage in STAGES}, "frames": len(samples["decode"]),
               "crop_what": crop_what, "source": args.frames or "synthetic 640x480, 5 people",
               "track_scaling_p95_ms": {n: timing["p95_ms"] for n, timing in scaling.items()},
-              "detections_per_frame": float(np.mean(detections))}
+              "detections_per_frame": float(np.mean(detections)), "track_sequence": sequence}
     if quality is not None:
         extras["detector_recall"] = quality.recall
         extras["detector_precision"] = quality.precision
@@ -209,6 +218,10 @@ def print_table(report: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"{'objects':<10}{'median ms':>12}{'p95 ms':>12}")
     for n, median in summary["track_scaling_ms"].items():
         print(f"{n:<10}{median:>12.2f}{extras['track_scaling_p95_ms'][n]:>12.2f}")
+    sequence = extras["track_sequence"]
+    if sequence is not None:
+        print(f"tracker alone on {sequence['sequence']} ({sequence['frames']} frames, {sequence['feature_dim']}-d "
+              f"features): median {sequence['median_ms']:.2f} ms, p95 {sequence['p95_ms']:.2f} ms")
     if "detector_recall" in extras:
         print(f"detector vs ground truth (IoU >= 0.5): recall {extras['detector_recall']:.3f}, "
               f"precision {extras['detector_precision']:.3f}")
@@ -246,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="allow random weights for a torch architecture name (timing only)")
     parser.add_argument("--num-frames", type=int, default=200, help="frames to process (default 200)")
     parser.add_argument("--gt", help="MOTChallenge gt.txt: also print the detector's recall and precision")
+    parser.add_argument("--mot", metavar="SEQ_DIR",
+                        help="MOT sequence folder: also time the tracker alone on its det.txt with its "
+                             "det/features*.npy (the tracker speed target is on PETS09-S2L1)")
     parser.add_argument("--plot", metavar="PNG", help="write a plot of the tracker scaling")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the medians")
     return parser

@@ -42,6 +42,12 @@ def time_mot_sequence(seq_dir: str | Path, features: str | Path | None = None,
                     feature_dim=0 if feature_array is None else int(feature_array.shape[1]))
 
 
+def sequence_features(seq_dir: str | Path) -> Path | None:
+    """The sequence's appearance features file (the first ``det/features*.npy``), or None."""
+    features = sorted((Path(seq_dir) / "det").glob("features*.npy"))
+    return features[0] if features else None
+
+
 def synthetic_crowd(num_objects: int, feature_dim: int, frames: int, seed: int = 0, width: float = 1920.0,
                     height: float = 1080.0, miss_rate: float = 0.05):
     """Yield ``(boxes_xyxy, scores, features)`` per frame for people walking straight across an image.
@@ -94,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     report = {"synthetic_200x512": time_synthetic(200, 512)}
     if argv:
-        seq_dir = Path(argv[0])
-        features = sorted((seq_dir / "det").glob("features*.npy"))
-        report["sequence"] = time_mot_sequence(seq_dir, features[0] if features else None)
+        report["sequence"] = time_mot_sequence(argv[0], sequence_features(argv[0]))
     print(json.dumps(report))
     return 0
 
