@@ -59,7 +59,7 @@ def test_node_tracker_specs_take_both_presets():
     documented = {spec.name: spec for spec in parameters.tracker_specs()}
     for name, value in HISTOGRAM_PRESET.items():
         assert documented[f"tracker.{name}"].default == getattr(TrackerConfig(), name)
-        assert f"reid.backend histogram: {value}" in documented[f"tracker.{name}"].description
+        assert f"reid.backend histogram: {value}" in documented[f"tracker.{name}"].param.description
 
 
 def write_sequence_with_frames(root):

@@ -110,13 +110,13 @@ def test_tracker_parameters_mirror_every_tracker_config_field():
     assert set(specs) == {f"tracker.{name}" for name in config_fields}
     for name, field in config_fields.items():
         spec = specs[f"tracker.{name}"]
-        assert spec.default == field.default and spec.kind is type(field.default)
-        assert spec.description.startswith(field.metadata["description"])
+        assert spec.default == field.default and spec.param.kind is type(field.default)
+        assert spec.param.description.startswith(field.metadata["description"])
         descriptor = spec.descriptor()
-        if spec.kind is float and "range" in field.metadata:
+        if spec.param.kind is float and "range" in field.metadata:
             low, high = field.metadata["range"]
             assert (descriptor.floating_point_range[0].from_value, descriptor.floating_point_range[0].to_value) == (low, high)
-        if spec.kind is int:
+        if spec.param.kind is int:
             assert descriptor.integer_range[0].to_value == field.metadata["range"][1]
     assert specs["tracker.state_space"].read_only and not specs["tracker.max_age"].read_only
     assert specs["tracker.matching"].descriptor().type == ParameterType.PARAMETER_STRING
@@ -142,6 +142,9 @@ def test_every_backend_setting_is_a_parameter_and_defaults_build_a_pipeline():
         for param in params:
             assert f"reid.{param.name}" in specs or f"reid.{backend}.{param.name}" in specs
     assert all(spec.read_only for name, spec in specs.items() if name.startswith(("detector.", "reid.")))
+    # Backend settings are declared from the backends' own Params; ROS declares an empty list default unset.
+    class_names = specs["detector.external.class_names"]
+    assert any(param is class_names.param for param in DETECTOR_PARAMS["external"]) and class_names.default is None
     defaults = {name: spec.default for name, spec in specs.items()}
     config = pipeline_config(defaults)
     assert config["detector"]["backend"] == "motion" and config["reid"]["backend"] == "histogram"

@@ -57,7 +57,7 @@ def test_node_parameter_defaults_follow_the_detector_and_reid_backends():
     for name, value in MOTION_PRESET.items():
         spec = documented[f"tracker.{name}"]
         assert spec.default == getattr(TrackerConfig(), name)
-        assert f"detector.backend motion: {value}" in spec.description
+        assert f"detector.backend motion: {value}" in spec.param.description
 
 
 def test_running_node_declares_and_uses_the_preset():

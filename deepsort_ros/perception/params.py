@@ -14,7 +14,9 @@ _TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a backend.
+    """One parameter: its key, default, type, description and allowed values.
+
+    Backends list theirs; the ROS node describes every parameter it declares with one as well.
 
     Parameters
     ----------
@@ -52,6 +54,21 @@ class Param:
             return "a list of class names or indices"
         return _TYPE_NAMES[self.kind]
 
+    def bounds_problem(self, value: Any) -> str | None:
+        """Why ``value``, of this parameter's type, lies outside its choices or range, or None.
+
+        Returns
+        -------
+        str or None
+            ``"is not one of 'a', 'b'"`` or ``"is outside the allowed range [low, high]"``, to follow
+            ``name=value`` in a message.
+        """
+        if self.choices is not None and value not in self.choices:
+            return f"is not one of {', '.join(map(repr, self.choices))}"
+        if self.range is not None and self.kind in (int, float) and not self.range[0] <= value <= self.range[1]:
+            return f"is outside the allowed range [{self.range[0]}, {self.range[1]}]"
+        return None
+
     def check(self, value: Any, where: str) -> Any:
         """Return ``value`` converted to this parameter's type, or raise ``ValueError``."""
         if value is None and not self.required:
@@ -78,9 +95,7 @@ class Param:
             if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
                 raise bad
             value = list(value)
-        if self.choices is not None and value not in self.choices:
-            raise bad
-        if self.range is not None and not self.range[0] <= value <= self.range[1]:
+        if self.bounds_problem(value) is not None:
             raise bad
         return value
 

@@ -76,10 +76,11 @@ def topics_table() -> str:
 
 
 def _allowed(spec: ParameterSpec) -> str:
-    if spec.choices is not None:
-        return " \\| ".join(f"`{choice}`" for choice in spec.choices)
-    if spec.range is not None and spec.kind in (int, float):
-        return f"[{spec.range[0]}, {spec.range[1]}]"
+    param = spec.param
+    if param.choices is not None:
+        return " \\| ".join(f"`{choice}`" for choice in param.choices)
+    if param.range is not None and param.kind in (int, float):
+        return f"[{param.range[0]}, {param.range[1]}]"
     return ""
 
 
@@ -94,9 +95,9 @@ def _default(spec: ParameterSpec) -> str:
 def parameters_table() -> str:
     rows = ["| parameter | type | default | allowed | run time | description |", "|---|---|---|---|---|---|"]
     for spec in all_parameter_specs():
-        kind = {bool: "bool", int: "int", float: "double", str: "string", list: "string[]"}[spec.kind]
+        kind = {bool: "bool", int: "int", float: "double", str: "string", list: "string[]"}[spec.param.kind]
         changeable = "read-only" if spec.read_only else "`ros2 param set`"
-        description = spec.description.replace("|", "\\|")
+        description = spec.param.description.replace("|", "\\|")
         rows.append(f"| `{spec.name}` | {kind} | {_default(spec)} | {_allowed(spec)} | {changeable} | "
                     f"{description} |")
     return "\n".join(rows)

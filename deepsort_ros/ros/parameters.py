@@ -17,7 +17,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.parameter import Parameter
 
 from deepsort_ros.core import TrackerConfig
-from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, tracker_preset
+from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, Param, tracker_preset
 
 _ROS_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -37,137 +37,132 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One node parameter.
+    """One node parameter: a perception :class:`~deepsort_ros.perception.Param` plus what only ROS adds.
+
+    The Param holds the default, type, description, range and choices; the ROS name is ``prefix`` then
+    ``param.name``, so backend and tracker settings keep their config-dict keys as Param names.
 
     Attributes
     ----------
-    name : str
-        Full ROS name, e.g. ``tracker.max_age``.
-    default : Any
-        Default value; None declares the parameter unset (optional list or string).
-    kind : type
-        bool, int, float, str or list (list of strings).
-    description : str
-        Shown by ``ros2 param describe``.
-    range : tuple, optional
-        Inclusive (low, high) for numbers.
-    choices : tuple, optional
-        Allowed values for strings.
+    param : Param
+        Its name, default, kind (bool, int, float, str or list of strings), description (shown by
+        ``ros2 param describe``), range (numbers) and choices (strings).
     read_only : bool
         Fixed after start (models, backends, subscriptions).
+    prefix : str
+        What the ROS name puts before ``param.name``, e.g. ``tracker.`` or ``detector.motion.``; empty for
+        the node's own parameters, whose Param names are their full ROS names.
     """
 
-    name: str
-    default: Any
-    kind: type
-    description: str
-    range: tuple | None = None
-    choices: tuple | None = None
+    param: Param
     read_only: bool = False
+    prefix: str = ""
+
+    @property
+    def name(self) -> str:
+        """Full ROS name, e.g. ``tracker.max_age``."""
+        return self.prefix + self.param.name
+
+    @property
+    def default(self) -> Any:
+        """The declared default; None declares the parameter unset (optional list or string)."""
+        # ROS cannot declare an empty array with a type; an unset STRING_ARRAY stands for "empty".
+        if self.param.kind is list and not self.param.default:
+            return None
+        return self.param.default
 
     def descriptor(self) -> ParameterDescriptor:
         """The ParameterDescriptor declared with this parameter."""
-        descriptor = ParameterDescriptor(name=self.name, type=_ROS_TYPES[self.kind], read_only=self.read_only)
-        description = self.description
-        if self.choices is not None and self.kind is str:
-            description += f" [{' | '.join(map(str, self.choices))}]"
-            descriptor.additional_constraints = "one of: " + ", ".join(map(str, self.choices))
+        param = self.param
+        descriptor = ParameterDescriptor(name=self.name, type=_ROS_TYPES[param.kind], read_only=self.read_only)
+        description = param.description
+        if param.choices is not None and param.kind is str:
+            description += f" [{' | '.join(map(str, param.choices))}]"
+            descriptor.additional_constraints = "one of: " + ", ".join(map(str, param.choices))
         descriptor.description = description
-        if self.range is not None and self.kind is float:
+        if param.range is not None and param.kind is float:
             descriptor.floating_point_range = [FloatingPointRange(
-                from_value=_finite(self.range[0], -1e308), to_value=_finite(self.range[1], 1e308), step=0.0)]
-        elif self.range is not None and self.kind is int:
+                from_value=_finite(param.range[0], -1e308), to_value=_finite(param.range[1], 1e308), step=0.0)]
+        elif param.range is not None and param.kind is int:
             descriptor.integer_range = [IntegerRange(
-                from_value=int(max(self.range[0], -_INT64_MAX)), to_value=int(min(self.range[1], _INT64_MAX)),
+                from_value=int(max(param.range[0], -_INT64_MAX)), to_value=int(min(param.range[1], _INT64_MAX)),
                 step=1)]
         return descriptor
 
     def type_problem(self, value: Any) -> str | None:
         """Why ``value`` has the wrong type for this parameter, or None."""
-        if self.kind is list:
+        kind = self.param.kind
+        if kind is list:
             ok = isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
-        elif self.kind is int:
+        elif kind is int:
             ok = isinstance(value, int) and not isinstance(value, bool)
         else:
-            ok = isinstance(value, self.kind)
+            ok = isinstance(value, kind)
         if ok:
             return None
         expected = {bool: "a bool", int: "an integer", float: "a double", str: "a string",
-                    list: "a list of strings"}[self.kind]
-        hint = f" (write {float(value)!r})" if self.kind is float and isinstance(value, int) else ""
+                    list: "a list of strings"}[kind]
+        hint = f" (write {float(value)!r})" if kind is float and isinstance(value, int) else ""
         return f"{self.name}={value!r} must be {expected}{hint}"
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not allowed, or None when it is (types are enforced by ROS already)."""
-        if value is None:
-            return None
-        if self.choices is not None and value not in self.choices:
-            return f"{self.name}={value!r} is not one of {', '.join(map(repr, self.choices))}"
-        if self.range is not None and self.kind in (int, float) and not self.range[0] <= value <= self.range[1]:
-            return f"{self.name}={value!r} is outside the allowed range [{self.range[0]}, {self.range[1]}]"
-        return None
+        problem = None if value is None else self.param.bounds_problem(value)
+        return f"{self.name}={value!r} {problem}" if problem else None
 
 
 def _finite(value: float, fallback: float) -> float:
     return fallback if value is None or math.isinf(value) else float(value)
 
 
-def spec_from_param(name: str, param: Any, read_only: bool) -> ParameterSpec:
-    """A ParameterSpec from a perception backend's ``Param`` (see ``deepsort_ros.perception.params``)."""
-    choices = param.choices
-    # ROS cannot declare an empty array with a type; an unset STRING_ARRAY stands for "empty".
-    default = None if param.kind is list and not param.default else param.default
-    return ParameterSpec(name, default, param.kind, param.description,
-                         range=param.range, choices=tuple(choices) if choices is not None else None,
-                         read_only=read_only)
-
-
 def node_specs() -> list[ParameterSpec]:
     """Parameters of the node itself (transport, backends, publishing), independent of the backends."""
     return [
-        ParameterSpec("image_transport", "raw", str, "Image input: 'raw' subscribes image (sensor_msgs/Image), "
-                      "'compressed' subscribes image/compressed (sensor_msgs/CompressedImage)",
-                      choices=("raw", "compressed"), read_only=True),
-        ParameterSpec("qos.reliability", "best_effort", str, "Reliability of the image and detections "
-                      "subscriptions: best_effort (sensor data, cameras) or reliable (bag replay)",
-                      choices=("best_effort", "reliable"), read_only=True),
-        ParameterSpec("qos.depth", 1, int, "Queue depth of the image and detections subscriptions (the node "
-                      "always processes the newest frame)", range=(1, 1000), read_only=True),
-        ParameterSpec("detector.backend", "motion", str, "Detector: ultralytics (YOLO weights in "
-                      "detector.model), motion (background subtraction, no weights, fixed camera) or external "
-                      "(track vision_msgs/Detection2DArray from the detections topic)",
-                      choices=("ultralytics", "motion", "external"), read_only=True),
-        ParameterSpec("detector.model", "", str, "Detector weights file (ultralytics .pt/.onnx/.engine); "
-                      "unused by the motion and external backends", read_only=True),
-        ParameterSpec("detector.device", "auto", str, "Where the detector runs: auto, cpu, cuda or cuda:N",
+        ParameterSpec(Param("image_transport", "raw", str, "Image input: 'raw' subscribes image "
+                            "(sensor_msgs/Image), 'compressed' subscribes image/compressed "
+                            "(sensor_msgs/CompressedImage)", choices=("raw", "compressed")), read_only=True),
+        ParameterSpec(Param("qos.reliability", "best_effort", str, "Reliability of the image and detections "
+                            "subscriptions: best_effort (sensor data, cameras) or reliable (bag replay)",
+                            choices=("best_effort", "reliable")), read_only=True),
+        ParameterSpec(Param("qos.depth", 1, int, "Queue depth of the image and detections subscriptions (the "
+                            "node always processes the newest frame)", range=(1, 1000)), read_only=True),
+        ParameterSpec(Param("detector.backend", "motion", str, "Detector: ultralytics (YOLO weights in "
+                            "detector.model), motion (background subtraction, no weights, fixed camera) or "
+                            "external (track vision_msgs/Detection2DArray from the detections topic)",
+                            choices=("ultralytics", "motion", "external")), read_only=True),
+        ParameterSpec(Param("detector.model", "", str, "Detector weights file (ultralytics .pt/.onnx/.engine); "
+                            "unused by the motion and external backends"), read_only=True),
+        ParameterSpec(Param("detector.device", "auto", str, "Where the detector runs: auto, cpu, cuda or "
+                            "cuda:N"), read_only=True),
+        ParameterSpec(Param("detector.confidence", 0.25, float, "Detector score threshold (ultralytics); tracks "
+                            "use tracker.min_score and tracker.high_score on top", range=(0.0, 1.0)),
                       read_only=True),
-        ParameterSpec("detector.confidence", 0.25, float, "Detector score threshold (ultralytics); tracks use "
-                      "tracker.min_score and tracker.high_score on top", range=(0.0, 1.0), read_only=True),
-        ParameterSpec("detector.classes", None, list, "Class names or indices to detect, e.g. ['person', "
-                      "'car']; unset: all classes", read_only=True),
-        ParameterSpec("reid.backend", "histogram", str, "Appearance features: torch (ReID weights in "
-                      "reid.model), onnx (reid.model), histogram (colour histograms, no weights) or none "
-                      "(motion only)", choices=("torch", "onnx", "histogram", "none"), read_only=True),
-        ParameterSpec("reid.model", "", str, "ReID weights file or architecture for the torch and onnx "
-                      "backends", read_only=True),
-        ParameterSpec("reid.device", "auto", str, "Where the ReID network runs: auto, cpu, cuda or cuda:N",
-                      read_only=True),
-        ParameterSpec("motion_compensation", False, bool, "Estimate camera motion between frames and warp "
-                      "the tracks with it (moving robots)", read_only=True),
-        ParameterSpec("publish_annotated", True, bool, "Publish tracks/image (drawn only while someone "
-                      "subscribes)"),
-        ParameterSpec("annotation.trail_length", 30, int, "Points in each track's trail on tracks/image "
-                      "(0: no trails)", range=(0, 1000)),
-        ParameterSpec("class_id_format", "name", str, "What results[0].hypothesis.class_id holds in tracks: "
-                      "the class name or the class index as a decimal string", choices=("name", "index")),
-        ParameterSpec("sync.queue_size", 30, int, "External mode: images and detection arrays kept while "
-                      "waiting for their partner with the same stamp", range=(1, 1000), read_only=True),
-        ParameterSpec("time_jump_reset_s", 1.0, float, "A stamp this many seconds older than the previous one "
-                      "(a bag replay restarting) starts new tracks instead of being skipped as out of order; 0: "
-                      "always skip", range=(0.0, 1e6)),
-        ParameterSpec("diagnostics.warn_drop_ratio", 0.5, float, "Diagnostics turn WARN when more than this "
-                      "fraction of the input frames of the last second was dropped (the node falls behind)",
-                      range=(0.0, 1.0)),
+        ParameterSpec(Param("detector.classes", None, list, "Class names or indices to detect, e.g. ['person', "
+                            "'car']; unset: all classes"), read_only=True),
+        ParameterSpec(Param("reid.backend", "histogram", str, "Appearance features: torch (ReID weights in "
+                            "reid.model), onnx (reid.model), histogram (colour histograms, no weights) or none "
+                            "(motion only)", choices=("torch", "onnx", "histogram", "none")), read_only=True),
+        ParameterSpec(Param("reid.model", "", str, "ReID weights file or architecture for the torch and onnx "
+                            "backends"), read_only=True),
+        ParameterSpec(Param("reid.device", "auto", str, "Where the ReID network runs: auto, cpu, cuda or "
+                            "cuda:N"), read_only=True),
+        ParameterSpec(Param("motion_compensation", False, bool, "Estimate camera motion between frames and warp "
+                            "the tracks with it (moving robots)"), read_only=True),
+        ParameterSpec(Param("publish_annotated", True, bool, "Publish tracks/image (drawn only while someone "
+                            "subscribes)")),
+        ParameterSpec(Param("annotation.trail_length", 30, int, "Points in each track's trail on tracks/image "
+                            "(0: no trails)", range=(0, 1000))),
+        ParameterSpec(Param("class_id_format", "name", str, "What results[0].hypothesis.class_id holds in "
+                            "tracks: the class name or the class index as a decimal string",
+                            choices=("name", "index"))),
+        ParameterSpec(Param("sync.queue_size", 30, int, "External mode: images and detection arrays kept while "
+                            "waiting for their partner with the same stamp", range=(1, 1000)), read_only=True),
+        ParameterSpec(Param("time_jump_reset_s", 1.0, float, "A stamp this many seconds older than the previous "
+                            "one (a bag replay restarting) starts new tracks instead of being skipped as out of "
+                            "order; 0: always skip", range=(0.0, 1e6))),
+        ParameterSpec(Param("diagnostics.warn_drop_ratio", 0.5, float, "Diagnostics turn WARN when more than "
+                            "this fraction of the input frames of the last second was dropped (the node falls "
+                            "behind)", range=(0.0, 1.0))),
     ]
 
 
@@ -197,9 +192,9 @@ def tracker_specs(detector_backend: str | None = None, reid_backend: str | None 
         choices = field.get("choices") if kind is not bool else None
         # Settings the Tracker reads only when built would need a new tracker (losing every track) to
         # change, so they are fixed after start.
-        specs.append(ParameterSpec(f"tracker.{field['name']}", defaults[field["name"]], kind,
-                                   field["description"] + _preset_note(field["name"]), range=field.get("range"),
-                                   choices=choices, read_only=field["build_time"]))
+        param = Param(field["name"], defaults[field["name"]], kind, field["description"] + _preset_note(field["name"]),
+                      range=field.get("range"), choices=choices)
+        specs.append(ParameterSpec(param, read_only=field["build_time"], prefix="tracker."))
     return specs
 
 
@@ -222,7 +217,7 @@ def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
             problem = spec.type_problem(override) or spec.problem(override)
             if problem:
                 raise ParameterError(f"bad parameter {problem}")
-        default = _UNSET_TYPES[spec.kind] if spec.default is None else spec.default
+        default = _UNSET_TYPES[spec.param.kind] if spec.default is None else spec.default
         try:
             parameter = node.declare_parameter(spec.name, default, spec.descriptor())
         except ParameterException as error:

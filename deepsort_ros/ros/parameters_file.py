@@ -35,13 +35,14 @@ def _scalar(value: Any) -> str:
 
 
 def _comment(spec: ParameterSpec) -> str:
+    param = spec.param
     allowed = ""
-    if spec.range is not None and spec.kind in (int, float):
-        allowed = f" Range [{spec.range[0]}, {spec.range[1]}]."
-    elif spec.choices is not None:
-        allowed = f" One of: {', '.join(map(str, spec.choices))}."
+    if param.range is not None and param.kind in (int, float):
+        allowed = f" Range [{param.range[0]}, {param.range[1]}]."
+    elif param.choices is not None:
+        allowed = f" One of: {', '.join(map(str, param.choices))}."
     mode = " (read-only)" if spec.read_only else ""
-    return f"{spec.description.rstrip('.')}.{allowed}{mode}"
+    return f"{param.description.rstrip('.')}.{allowed}{mode}"
 
 
 def render(specs: Sequence[ParameterSpec], active: Callable[[ParameterSpec], bool]) -> str:
@@ -78,7 +79,10 @@ def render(specs: Sequence[ParameterSpec], active: Callable[[ParameterSpec], boo
                 emit(item, indent + 2, commented or not mark == "")
                 continue
             lines.append(f"{pad}# {_comment(item)}" + (" Unset by default." if item.default is None else ""))
-            example = ('["person"]' if item.kind is list else '""') if item.default is None else _scalar(item.default)
+            if item.default is not None:
+                example = _scalar(item.default)
+            else:
+                example = '["person"]' if item.param.kind is list else '""'
             lines.append(f"{pad}{mark}{name}: {example}")
 
     emit(tree, 4, False)

@@ -12,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deepsort_ros.perception import DETECTOR_PARAMS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS
-from deepsort_ros.ros.parameters import ParameterSpec, node_specs, spec_from_param, tracker_specs
+from deepsort_ros.perception import DETECTOR_PARAMS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS, Param
+from deepsort_ros.ros.parameters import ParameterSpec, node_specs, tracker_specs
 
 CAMERA_MOTION_PREFIX = "camera_motion"
 _BACKENDS = {"detector": DETECTOR_PARAMS, "reid": EMBEDDER_PARAMS}
 
 
-def _parameter_name(prefix: str, backend: str | None, param: Any, shared: Iterable[str]) -> str:
-    """Node parameter name of a backend setting (the shared name when the node declares one)."""
-    name = f"{prefix}.{param.name}"
-    if backend is None or name in shared:
-        return name
-    return f"{prefix}.{backend}.{param.name}"
+def _parameter_prefix(prefix: str, backend: str | None, param: Param, shared: Iterable[str]) -> str:
+    """What the node parameter name of a backend setting puts before ``param.name``: ``prefix.``, when the
+    node declares that shared name itself or there is no backend level, else ``prefix.backend.``."""
+    if backend is None or f"{prefix}.{param.name}" in shared:
+        return f"{prefix}."
+    return f"{prefix}.{backend}."
 
 
 def backend_parameter_specs(shared: Iterable[str]) -> list[ParameterSpec]:
@@ -39,9 +39,9 @@ def backend_parameter_specs(shared: Iterable[str]) -> list[ParameterSpec]:
     specs = []
     for prefix, backends in _BACKENDS.items():
         for backend, params in backends.items():
-            specs += [spec_from_param(_parameter_name(prefix, backend, p, shared), p, read_only=True)
+            specs += [ParameterSpec(p, read_only=True, prefix=_parameter_prefix(prefix, backend, p, shared))
                       for p in params if f"{prefix}.{p.name}" not in shared]
-    specs += [spec_from_param(f"{CAMERA_MOTION_PREFIX}.{p.name}", p, read_only=True) for p in MOTION_ESTIMATOR_PARAMS]
+    specs += [ParameterSpec(p, read_only=True, prefix=f"{CAMERA_MOTION_PREFIX}.") for p in MOTION_ESTIMATOR_PARAMS]
     return specs
 
 
@@ -61,12 +61,12 @@ def all_parameter_specs(detector_backend: str | None = None, reid_backend: str |
             + tracker_specs(detector_backend, reid_backend))
 
 
-def _section(prefix: str, backend: str | None, params: Iterable[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+def _section(prefix: str, backend: str | None, params: Iterable[Param], values: Mapping[str, Any]) -> dict[str, Any]:
     config = {}
     for param in params:
         # Shared settings are the only parameters declared without a backend level, so the declared names
         # tell them apart.
-        value = values.get(_parameter_name(prefix, backend, param, values.keys()))
+        value = values.get(_parameter_prefix(prefix, backend, param, values.keys()) + param.name)
         # Unset optional values (and the empty string the node uses for "no model") keep the backend's
         # default, so a missing required model is reported by the backend with its own explanation.
         if value is None or (value == "" and param.default is None):
