@@ -24,6 +24,19 @@ def scene():
 
 
 @pytest.fixture(scope="module")
+def smooth_frame():
+    """A 640x480 BGR frame of smooth waves (at most 8 grey levels per pixel), a different phase per channel.
+
+    Sampler accuracy is checked on it: OpenCV 4.x remaps at 1/32-pixel positions, so on the sharp edges of
+    the synthetic scene its crops differ from exact sampling by up to 0.04 (one edge step x 1/64 pixel),
+    while here that stays below 0.004 and a quarter-pixel misplacement of the sample points shows as 0.04.
+    """
+    y, x = np.mgrid[0:480, 0:640].astype(np.float64)
+    waves = 128 + 60 * np.sin(2 * np.pi * (x[..., None] / 48 + y[..., None] / 64) + np.array([0.0, 2.1, 4.2]))
+    return np.round(waves).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
 def osnet_embedder():
     torch.manual_seed(0)
     return TorchEmbedder("osnet_x0_25", random_init=True, **SMALL)
@@ -54,17 +67,17 @@ def test_shapes_normalisation_and_batching(osnet_embedder, scene, crop):
     assert osnet_embedder.embed(bgr, np.zeros((0, 4))).shape == (0, 512)
 
 
-def test_crop_samplers_agree_on_boxes_inside_the_frame(scene):
-    bgr, boxes = scene
-    inside = boxes[:5]
+def test_crop_samplers_agree_on_boxes_inside_the_frame(scene, smooth_frame):
+    bgr, inside = smooth_frame, scene[1][:5]
     sampler = CropSampler(64, 32)
     remapped = torch.from_numpy(sampler(bgr, inside).copy()).permute(0, 3, 1, 2)
     frame = torch.from_numpy(np.ascontiguousarray(bgr[:, :, ::-1])).permute(2, 0, 1).float()
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
     aligned = crop_batch_roi_align(frame, torch.from_numpy(inside), 64, 32, mean, std)
-    assert (remapped - aligned).abs().mean() < 0.01
-    assert (remapped - aligned).abs().max() < 0.05
+    # Within the remap sampler's uint8 rounding (0.5 / 255 / 0.224 = 0.0087) and OpenCV 4.x's 1/32-pixel
+    # positions (see smooth_frame).
+    assert (remapped - aligned).abs().max() < 0.015
 
 
 def _bilinear_reference(bgr, boxes, height, width):
@@ -86,15 +99,19 @@ def _bilinear_reference(bgr, boxes, height, width):
     return np.stack(crops)
 
 
-def test_crop_sampler_matches_bilinear_sampling_in_both_layouts(scene):
-    bgr, boxes = scene
-    # Also a box wholly outside the frame: its crop repeats the frame's corner pixels.
-    boxes = np.vstack([boxes, [[700, -50, 760, 40]]]).astype(np.float32)
+def test_crop_sampler_matches_bilinear_sampling_in_both_layouts(scene, smooth_frame):
+    bgr = smooth_frame
+    # The scene's boxes (one hanging over the border, one tiny) and one wholly outside the frame, whose crop
+    # repeats the frame's corner pixel.
+    boxes = np.vstack([scene[1], [[700, -50, 760, 40]]]).astype(np.float32)
     expected = _bilinear_reference(bgr, boxes, 64, 32)
     nhwc = CropSampler(64, 32)(bgr, boxes)
     nchw = CropSampler(64, 32, layout="nchw")(bgr, boxes)
     assert nhwc.shape == (len(boxes), 64, 32, 3) and nchw.shape == (len(boxes), 3, 64, 32)
-    np.testing.assert_allclose(nhwc, expected, atol=0.02)
+    # uint8 rounding (0.0087) plus OpenCV 4.x's 1/32-pixel positions (see smooth_frame).
+    np.testing.assert_allclose(nhwc, expected, atol=0.015)
+    shifted = _bilinear_reference(bgr, boxes + np.float32([0.25, 0, 0.25, 0]), 64, 32)
+    assert np.abs(nhwc - shifted).max() > 0.03
     np.testing.assert_array_equal(nchw, nhwc.transpose(0, 3, 1, 2))
     assert CropSampler(64, 32, layout="nchw")(bgr, np.zeros((0, 4))).shape == (0, 3, 64, 32)
     with pytest.raises(ValueError, match="layout"):
