@@ -31,9 +31,11 @@ class CropSampler:
     1. ``cv2.cvtColor``: the BGR frame becomes RGBA;
     2. ``cv2.remap``: every crop is sampled from it through one stacked float map (bilinear, pixel-centre
        aligned, border replicated);
-    3. ``cv2.cvtColor`` (NHWC) or ``cv2.mixChannels`` (NCHW) drops the alpha channel;
+    3. ``cv2.cvtColor`` drops the alpha channel (NHWC), or ``cv2.split`` cuts the samples into channel
+       planes (NCHW);
     4. ``cv2.LUT`` (one call, or one per channel plane for NCHW) turns the uint8 RGB samples into
-       normalised float32.
+       normalised float32. OpenCV's lookup is about twice as fast per value on one-channel planes as on
+       three-channel pixels, which makes NCHW the cheaper layout (about 0.3 ms less for 30 crops).
 
     The alpha channel is there for speed: OpenCV's vectorised remap handles four-channel uint8 images
     faster than three-channel ones. Measured for 30 crops of 256x128 against the three-channel version
@@ -68,7 +70,7 @@ class CropSampler:
         self._fy = (np.arange(self.height) + 0.5) / self.height
         self._fx = (np.arange(self.width) + 0.5) / self.width
         self._capacity = 0
-        self._map_x = self._map_y = self._rgba = self._rgb = self._crops = None
+        self._map_x = self._map_y = self._rgba = self._samples = self._crops = None
 
     def _shape(self, n: int) -> tuple[int, int, int, int]:
         return (n, self.height, self.width, 3) if self.layout == "nhwc" else (n, 3, self.height, self.width)
@@ -80,7 +82,8 @@ class CropSampler:
         self._map_x = np.empty((n, self.height, self.width), np.float32)
         self._map_y = np.empty((n, self.height, self.width), np.float32)
         self._rgba = np.empty((rows, self.width, 4), np.uint8)
-        self._rgb = np.empty(self._shape(n), np.uint8)
+        # RGB samples (NHWC), or the R, G, B and alpha planes of all crops stacked row-wise (NCHW).
+        self._samples = np.empty(self._shape(n) if self.layout == "nhwc" else (4, rows, self.width), np.uint8)
         self._crops = np.empty(self._shape(n), np.float32)
         self._capacity = n
 
@@ -103,17 +106,18 @@ class CropSampler:
         rgba = cv2.remap(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA), map_x.reshape(rows, self.width),
                          map_y.reshape(rows, self.width), cv2.INTER_LINEAR, dst=self._rgba[:rows],
                          borderMode=cv2.BORDER_REPLICATE)
-        rgb, crops = self._rgb[:n], self._crops[:n]
+        crops = self._crops[:n]
         if self.layout == "nhwc":
-            cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=rgb.reshape(rows, self.width, 3))
-            cv2.LUT(rgb.reshape(rows, self.width, 3), self.table, dst=crops.reshape(rows, self.width, 3))
+            rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=self._samples[:n].reshape(rows, self.width, 3))
+            cv2.LUT(rgb, self.table, dst=crops.reshape(rows, self.width, 3))
             return crops
-        # NCHW: each channel plane of all crops, seen as one row of height*width values per crop.
+        planes = self._samples[:, :rows]
+        cv2.split(rgba, list(planes))
+        # Plane c holds channel c of every crop, one crop after another: n rows of height*width values,
+        # written into the crops' channel c.
         pixels = self.height * self.width
-        rgb_planes = [rgb[:, c].reshape(n, pixels) for c in range(3)]
-        cv2.mixChannels([rgba.reshape(n, pixels, 4)], rgb_planes, [0, 0, 1, 1, 2, 2])
         for c in range(3):
-            cv2.LUT(rgb_planes[c], self._plane_tables[c], dst=crops[:, c].reshape(n, pixels))
+            cv2.LUT(planes[c].reshape(n, pixels), self._plane_tables[c], dst=crops[:, c].reshape(n, pixels))
         return crops
 
 

@@ -101,13 +101,18 @@ class OnnxEmbedder:
         features = features.reshape(len(batch), -1).astype(np.float32)
         return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
 
+    def preprocess(self, bgr: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Normalised crops of all boxes as one contiguous (N, 3, H, W) float32 array, overwritten by the
+        next call."""
+        return self._sampler(bgr, boxes)
+
     def embed(self, bgr: np.ndarray, boxes_xyxy) -> np.ndarray:
         """Features of the boxes of one frame: (N, dim) float32, rows L2-normalised."""
         check_image(bgr, "onnx embedder")
         boxes = check_boxes(boxes_xyxy, "onnx embedder")
         if len(boxes) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self.forward(self._sampler(bgr, boxes))
+        return self.forward(self.preprocess(bgr, boxes))
 
 
 def export_onnx(embedder, path: str | Path, opset: int = 17) -> Path:

@@ -105,8 +105,9 @@ def random_boxes(count: int, width: int, height: int, rng: np.random.Generator) 
 def crop_preprocess_ms(embedder, repeats: int = 30) -> tuple[float, str]:
     """Median ms to cut, resize and normalise 30 boxes of a 640x480 frame, and what was timed.
 
-    Uses the torch embedder's own batched sampler (synchronising CUDA) when that is the appearance
-    backend, else the CPU sampler the torch and onnx backends share (256x128 crops).
+    Times the appearance backend's own ``preprocess`` when it has one (torch: its crop sampler on its
+    device, synchronising CUDA; onnx: the CPU sampler writing NCHW), else the CPU sampler's NHWC layout,
+    which the torch backend uses on a CPU (256x128 crops).
     """
     from deepsort_ros.perception.crops import CropSampler
 
@@ -114,17 +115,24 @@ def crop_preprocess_ms(embedder, repeats: int = 30) -> tuple[float, str]:
     frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
     boxes = random_boxes(30, 640, 480, rng)
     preprocess = getattr(embedder, "preprocess", None)
-    if preprocess is not None and hasattr(embedder, "device"):
+    if preprocess is None:
+        sampler = CropSampler(256, 128)
+        return time_call(lambda: sampler(frame, boxes), repeats), "CPU remap sampler, NHWC"
+    device = embedder.device
+    # A torch device on a GPU runs asynchronously; the onnx backend cuts its crops on the CPU.
+    synchronise = None
+    if getattr(device, "type", None) == "cuda":
         import torch
 
-        def run():
-            preprocess(frame, boxes)
-            if embedder.device.type == "cuda":
-                torch.cuda.synchronize(embedder.device)
+        synchronise = torch.cuda.synchronize
 
-        return time_call(run, repeats), f"torch backend sampler ({embedder.crop} on {embedder.device})"
-    sampler = CropSampler(256, 128)
-    return time_call(lambda: sampler(frame, boxes), repeats), "CPU remap sampler"
+    def run():
+        preprocess(frame, boxes)
+        if synchronise is not None:
+            synchronise(device)
+
+    sampler = f"{embedder.crop} sampler on {device}" if hasattr(embedder, "crop") else "CPU remap sampler, NCHW"
+    return time_call(run, repeats), f"{embedder.description}: {sampler}"
 
 
 def track_scaling(counts=SCALING_COUNTS, dim: int = FEATURE_DIM, frames: int = 100) -> dict[str, dict[str, float]]:
