@@ -17,6 +17,8 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 IMAGE_TOPIC = "camera/image_raw"
+# tracker_node's image queue, as deepsort_ros/ros/demo.py (make demo) sets it.
+DEMO_QUEUE_DEPTH = 30
 
 
 def generate_launch_description():
@@ -46,9 +48,12 @@ def generate_launch_description():
             executable="tracker_node",
             name="tracker_node",
             # Reliable: full-size frames from a local publisher arrive whole even on a busy machine (best-effort
-            # samples lose fragments under load); the node still works on the newest frame only.
+            # samples lose fragments under load). A queue of 30 frames keeps every frame while the node's
+            # executor waits for the CPU; the node still works on the newest frame only and counts the rest
+            # as dropped.
             parameters=[LaunchConfiguration("params_file"),
-                        {"detector.device": device, "reid.device": device, "qos.reliability": "reliable"}],
+                        {"detector.device": device, "reid.device": device, "qos.reliability": "reliable",
+                         "qos.depth": DEMO_QUEUE_DEPTH}],
             remappings=[("image", IMAGE_TOPIC)],
             output="screen",
         ),

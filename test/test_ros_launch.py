@@ -88,6 +88,16 @@ def test_demo_default_video_is_the_pets09_sequence(vtest_avi):
     assert keyword(video, "default_value").value == str(vtest_avi)
 
 
+def test_demo_launch_queues_images_as_make_demo_does():
+    from deepsort_ros.ros import demo
+
+    tree = ast.parse((REPO / "launch" / "demo.launch.py").read_text())
+    depth = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                 and node.targets[0].id == "DEMO_QUEUE_DEPTH")
+    assert depth == demo.INPUT_QUEUE_DEPTH
+    assert f"qos.depth:={demo.INPUT_QUEUE_DEPTH}" in demo.tracker_command(None)
+
+
 def _launch_unavailable():
     if importlib.util.find_spec("launch_ros") is None or shutil.which("ros2") is None:
         return "launch_ros / ros2 are not installed (pip-only environment; apt ROS 2 provides them)"

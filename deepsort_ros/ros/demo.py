@@ -59,6 +59,9 @@ IMAGE_TOPIC = "camera/image_raw"
 # tracker_node and the recorder: video_publisher starts once both are matched, so neither misses frame 0.
 IMAGE_SUBSCRIBERS = 2
 NODE_READY_TIMEOUT_S = 60.0
+# tracker_node's image queue (qos.depth), as in launch/demo.launch.py: two seconds of a 15 Hz video, so a
+# node that is briefly starved of CPU still receives every frame (and drops the stale ones itself, counted).
+INPUT_QUEUE_DEPTH = 30
 # After the last image, results must have stopped for this long before the node is stopped.
 DRAIN_IDLE_S = 1.5
 STOP_GRACE_S = 5.0
@@ -253,10 +256,11 @@ def tracker_command(model: str | None) -> list[str]:
     params_file = ["--params-file", str(PARAMS_FILE)] if PARAMS_FILE.is_file() else []
     detector = ["-p", "detector.backend:=ultralytics", "-p", f"detector.model:={model}"] if model else \
         ["-p", "detector.backend:=motion"]
-    # Reliable input: a replayed video must not lose frames in transport (cameras use best effort).
+    # Reliable input with a queue: a replayed video must not lose frames in transport (cameras use best
+    # effort), not even while the node's executor waits for the CPU.
     return [entry_point("tracker_node"), "--ros-args", *params_file, *detector, "-p", "reid.backend:=histogram",
-            "-p", "qos.reliability:=reliable", "-p", "qos.depth:=5", "-p", "publish_annotated:=true",
-            "-r", f"image:={IMAGE_TOPIC}"]
+            "-p", "qos.reliability:=reliable", "-p", f"qos.depth:={INPUT_QUEUE_DEPTH}", "-p",
+            "publish_annotated:=true", "-r", f"image:={IMAGE_TOPIC}"]
 
 
 def publisher_command(video: Path, rate: float | None) -> list[str]:
