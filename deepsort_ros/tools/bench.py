@@ -131,8 +131,8 @@ def crop_preprocess_ms(embedder, repeats: int = 30) -> tuple[float, str]:
         if synchronise is not None:
             synchronise(device)
 
-    sampler = f"{embedder.crop} sampler on {device}" if hasattr(embedder, "crop") else "CPU remap sampler, NCHW"
-    return time_call(run, repeats), f"{embedder.description}: {sampler}"
+    what = f"{embedder.crop} sampler on {device}" if hasattr(embedder, "crop") else "CPU remap sampler, NCHW"
+    return time_call(run, repeats), f"{embedder.description}: {what}"
 
 
 def track_scaling(counts=SCALING_COUNTS, dim: int = FEATURE_DIM, frames: int = 100) -> dict[str, dict[str, float]]:
