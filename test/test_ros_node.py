@@ -381,8 +381,8 @@ def test_fuzzed_images_are_skipped_and_tracking_continues(motion):
             # Reliable: every message reaches the node's queue (depth 1000) before more are sent.
             assert motion["publisher"].wait_for_all_acked(Duration(seconds=TIMEOUT))
     _, after = probe.wait_for_status(
-        name, lambda v: int(v["total_skipped"]) - int(before["total_skipped"]) >= 1000,
-        "the node to report skipping >= 1000 malformed images")
+        name, lambda v: int(v["total_rejected"]) - int(before["total_rejected"]) >= 1000,
+        "the node to report rejecting >= 1000 malformed images")
     assert int(after["total_processed"]) == int(before["total_processed"]), "a malformed image was processed"
     results = send_frames(motion, 5)
     assert all(len(msg.detections) == 2 for _, msg in results), [len(m.detections) for _, m in results]
@@ -495,14 +495,18 @@ def test_fuzzed_detections_and_compressed_images_are_skipped(paired):
             assert paired["detections"].wait_for_all_acked(Duration(seconds=TIMEOUT))
             assert paired["images"].wait_for_all_acked(Duration(seconds=TIMEOUT))
     assert sent >= 600
-    probe.wait_for_status(name, lambda v: int(v["total_skipped"]) >= 300, "skipped bad detection arrays")
-    # Valid frames after the garbage: the corrupt images never pair, tracking goes on with the same ids.
+    # Each array loses its bad row only and pairs with its image; the worker rejects the corrupt image (or,
+    # falling behind, drops it as stale).
+    probe.wait_for_status(name, lambda v: int(v["total_dropped_detections"]) >= 300
+                          and int(v["total_rejected"]) + int(v["total_dropped"]) >= 300,
+                          "dropped bad rows and rejected corrupt images")
+    # Valid frames after the garbage: tracking goes on with the same ids.
     ids_before = {d.id for d in probe.message_with_stamp(paired["topic"], stamp_of(index - 1)).detections}
     results = send_pairs(paired, 3)
     assert all({d.id for d in msg.detections} == ids_before for _, msg in results)
     output = paired["node"].output()
     assert "non-finite" in output and "non-positive size" in output
-    assert output.count("skipping detections") <= 20
+    assert output.count("dropping 1 bad detection(s)") <= 20
 
 
 def test_corrupt_compressed_images_are_skipped(paired):
@@ -515,8 +519,8 @@ def test_corrupt_compressed_images_are_skipped(paired):
         _, truth = scene(index)
         paired["detections"].publish(detection_array(header, truth, ["person", "robot"], np.zeros((2, 2))))
         paired["images"].publish(CompressedImage(header=header, format="jpeg", data=b"\xff\xd8\xff" + bytes(100)))
-    probe.wait_for_status(name, lambda v: int(v["total_skipped"]) >= int(before["total_skipped"]) + 1,
-                          "a skipped corrupt image")
+    probe.wait_for_status(name, lambda v: int(v["total_rejected"]) >= int(before["total_rejected"]) + 1,
+                          "a rejected corrupt image")
     assert "cannot be decoded" in paired["node"].output()
     assert all(len(msg.detections) == 2 for _, msg in send_pairs(paired, 2))
 
