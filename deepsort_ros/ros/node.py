@@ -148,7 +148,7 @@ class TrackerNode(LifecycleNode):
         self._configure_failure = None
         try:
             self._configure()
-        except CONFIGURATION_ERRORS as error:
+        except Exception as error:  # any failure leaves the node unconfigured, with the reason logged
             self._release()
             self._configure_failure = error
             if not self._autostarting:  # autostart: the caller reports it (main says "cannot start")

@@ -231,7 +231,7 @@ def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
     overrides = getattr(node, "_parameter_overrides", {})
     for spec in specs:
         if node.has_parameter(spec.name):
-            values[spec.name] = node.get_parameter(spec.name).value
+            values[spec.name] = node.get_parameter_or(spec.name).value  # None: declared unset
             problem = spec.problem(values[spec.name])
             if problem:
                 raise ParameterError(f"bad parameter {problem}")
