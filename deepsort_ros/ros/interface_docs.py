@@ -24,10 +24,15 @@ TOPIC_PURPOSES = {
     "detections": "another detector's detections (`detector.backend: external`), paired by stamp with "
                   "the image when appearance or camera motion is on",
     "tracks": "one Detection2D per reported track: `id` = track id, bbox in image pixels, "
-              "`results[0].hypothesis` = class and score; header = the image's",
-    "tracks/image": "annotated bgr8 image (boxes, ids, classes, trails), drawn only while subscribed",
-    "label_info": "class map of the detector (transient local, published once)",
-    "/diagnostics": "1 Hz: input and processed rates, dropped frames, stage latencies, active tracks, device",
+              "`results[0].hypothesis` = class and score of the detection matched this frame; **score 0 = "
+              "coasting**: no detection this frame, the bbox is the Kalman prediction; header = the image's",
+    "tracks/image": "annotated bgr8 image (boxes, ids, classes, trails; coasting tracks dashed with `?` after "
+                    "the id), drawn only while subscribed",
+    "label_info": "class map (transient local; published on activation and again when another detector "
+                  "names a new class)",
+    "/diagnostics": "1 Hz: rates, frames dropped as stale, rejected input, failed frames, unpaired detection "
+                    "arrays, dropped detection rows, stage latencies, active tracks, device; OK / WARN / ERROR "
+                    "as described below",
 }
 # What rclpy creates for every node; not part of this node's interface.
 _INFRASTRUCTURE = {"/rosout", "/parameter_events"}
