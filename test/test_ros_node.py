@@ -525,6 +525,27 @@ def test_corrupt_compressed_images_are_skipped(paired):
     assert all(len(msg.detections) == 2 for _, msg in send_pairs(paired, 2))
 
 
+def test_detection_arrays_without_their_image_are_counted_and_reported(paired):
+    probe, name = paired["probe"], paired["node"].name
+    _, before = probe.wait_for_status(name, lambda v: True, "diagnostics")
+    last = stamp_of(paired["next"] + WARMUP - 1).stamp
+    _, truth = scene(paired["next"] + WARMUP)
+    for n in range(40):  # sync.queue_size (30) waiting arrays at most: 10 give up on their image
+        header = Header(frame_id="test_camera")
+        # Between the last frame and the next one (microseconds apart), never imaged.
+        header.stamp.sec, header.stamp.nanosec = last.sec, last.nanosec + (n + 1) * 1000
+        paired["detections"].publish(detection_array(header, truth, ["person", "robot"], np.zeros((2, 2))))
+    assert paired["detections"].wait_for_all_acked(Duration(seconds=TIMEOUT))
+    probe.wait_for_status(name, lambda v: int(v["total_unpaired"]) >= int(before["total_unpaired"]) + 10,
+                          "unpaired arrays counted")
+    # The window that counted them says so (later windows may be quiet again).
+    with probe.condition:
+        messages = [s.message for array in probe.messages["/diagnostics"] for s in array.status
+                    if s.hardware_id == name]
+    assert any("never found their image" in message for message in messages), messages[-5:]
+    assert all(len(msg.detections) == 2 for _, msg in send_pairs(paired, 2))
+
+
 def test_time_jumping_back_starts_new_tracks(paired):
     probe = paired["probe"]
     _, last = send_pairs(paired, 1)[0]
