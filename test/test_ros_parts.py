@@ -368,3 +368,21 @@ def test_frame_buffers_stay_in_the_heap_where_malloc_is_glibc():
     from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 
     assert keep_frame_buffers() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_stamp_order_passes_newer_stamps_and_restarts_on_a_jump_back():
+    from deepsort_ros.ros.frame_slots import StampOrder
+
+    order = StampOrder()
+    assert order.check("image", 10_000_000_000, 1.0) == (StampOrder.NEW, None)
+    assert order.check("image", 10_100_000_000, 1.0) == (StampOrder.NEW, 10_000_000_000)
+    assert order.check("image", 10_100_000_000, 1.0) == (StampOrder.REPEATED, 10_100_000_000)
+    assert order.check("image", 10_000_000_000, 1.0) == (StampOrder.OUT_OF_ORDER, 10_100_000_000)
+    assert order.check("detections", 5_000_000_000, 1.0) == (StampOrder.NEW, None)  # each input on its own
+    assert order.generation == 0
+    assert order.check("image", 9_000_000_000, 1.0) == (StampOrder.RESTART, 10_100_000_000)
+    assert order.generation == 1
+    assert order.check("detections", 4_000_000_000, 1.0)[0] == StampOrder.NEW  # the restart forgot every input
+    assert order.check("image", 1_000_000_000, 0.0)[0] == StampOrder.OUT_OF_ORDER  # reset_s 0: never restart
+    order.clear()
+    assert order.check("image", 1_000_000_000, 0.0)[0] == StampOrder.NEW and order.generation == 1

@@ -59,7 +59,7 @@ from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy
                                           serialized_detections_to_numpy, serialized_tracks, stamp_to_ns,
                                           tracks_to_detection_array, wire_format_matches_rmw)
 from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
-from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
+from deepsort_ros.ros.frame_slots import LatestSlot, StampOrder, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
 from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
@@ -179,9 +179,7 @@ class TrackerNode(LifecycleNode):
         self.device = resolved_device(self.pipeline)
         self.stats = NodeStats()
         self.errors = ErrorThrottle(self.get_logger().error, ERROR_PERIOD_S)
-        self._last_stamp_ns: dict[str, int] = {}
-        # Bumped when time jumps back (a replay restarted): frames of a new generation start new tracks.
-        self._generation = 0
+        self._stamps = StampOrder()
         self._worker_generation = 0
         # Detection arrays in and out as bytes: rclpy's field-by-field message conversion costs about 1 ms
         # per 20-detection array each way.
@@ -310,7 +308,7 @@ class TrackerNode(LifecycleNode):
         with self._pipeline_lock:
             self.pipeline.reset()
             self.annotator.reset()
-            self._last_stamp_ns.clear()  # a replay may start again from its first stamp
+            self._stamps.clear()  # a replay may start again from its first stamp
         self.get_logger().info("reset: tracks, background model and camera motion cleared")
         response.success = True
         response.message = "tracks, background model and camera motion cleared; track ids continue"
@@ -334,21 +332,17 @@ class TrackerNode(LifecycleNode):
                                           f"the outputs carry as their stamp (reported once)")
             header.stamp = self.get_clock().now().to_msg()
         stamp_ns = stamp_to_ns(header.stamp)
-        last = self._last_stamp_ns.get(kind)
-        reset_s = self._values["time_jump_reset_s"]
-        if last is not None and reset_s > 0 and (last - stamp_ns) * 1e-9 >= reset_s:
+        verdict, last = self._stamps.check(kind, stamp_ns, self._values["time_jump_reset_s"])
+        if verdict == StampOrder.RESTART:
             self.get_logger().warning(f"{kind} time jumped back {(last - stamp_ns) * 1e-9:.2f} s (replay "
                                       f"restarted?): starting new tracks")
-            self._last_stamp_ns.clear()
-            self._generation += 1
-        elif last is not None and stamp_ns <= last:
-            what = "repeated" if stamp_ns == last else "out-of-order"
+        elif verdict != StampOrder.NEW:
             stamp = header.stamp
-            self.errors.report(f"{kind} {what} stamp", f"skipping {kind} with {what} stamp {stamp.sec}.{stamp.nanosec:09d} "
-                               f"(previous {last // 1_000_000_000}.{last % 1_000_000_000:09d})")
+            self.errors.report(f"{kind} {verdict} stamp", f"skipping {kind} with {verdict} stamp "
+                               f"{stamp.sec}.{stamp.nanosec:09d} (previous {last // 1_000_000_000}."
+                               f"{last % 1_000_000_000:09d})")
             self.stats.record_rejected()
             return None
-        self._last_stamp_ns[kind] = stamp_ns
         return stamp_ns
 
     def _on_image(self, msg) -> None:
@@ -400,7 +394,7 @@ class TrackerNode(LifecycleNode):
 
     def _hand_over(self, image, detections, header) -> None:
         self.stats.record_received()
-        if self._slot.put((image, detections, header, self._generation, time.perf_counter())):
+        if self._slot.put((image, detections, header, self._stamps.generation, time.perf_counter())):
             self.stats.record_dropped()
 
     # ------------------------------------------------------------------ parameters
