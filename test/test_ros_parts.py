@@ -386,3 +386,53 @@ def test_stamp_order_passes_newer_stamps_and_restarts_on_a_jump_back():
     assert order.check("image", 1_000_000_000, 0.0)[0] == StampOrder.OUT_OF_ORDER  # reset_s 0: never restart
     order.clear()
     assert order.check("image", 1_000_000_000, 0.0)[0] == StampOrder.NEW and order.generation == 1
+
+
+def test_diagnostics_turn_error_when_every_frame_fails(ros_context, monkeypatch):
+    """A failure on every frame (here: CUDA out of memory) is counted and /diagnostics says ERROR."""
+    import numpy as np
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from std_msgs.msg import Header
+
+    from deepsort_ros.ros.node import TrackerNode
+
+    node = TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none")])
+    listener = rclpy.create_node("diagnostics_listener", context=ros_context)
+    statuses = []
+    listener.create_subscription(DiagnosticArray, "/diagnostics",
+                                 lambda msg: statuses.extend(s for s in msg.status if s.hardware_id == "/tracker_node"),
+                                 10)
+    executor = SingleThreadedExecutor(context=ros_context)
+    executor.add_node(node)
+    executor.add_node(listener)
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")
+
+    monkeypatch.setattr(node.pipeline, "process", out_of_memory)
+    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+    try:
+        stamp = 0
+
+        def failing():
+            nonlocal stamp
+            stamp += 1
+            header = Header()
+            header.stamp.sec = stamp
+            node._hand_over(None, empty, header)  # input keeps arriving, as from a camera
+            executor.spin_once(timeout_sec=0.05)
+            return any(s.level == s.ERROR for s in statuses)
+        _wait_for(failing, "an ERROR status")
+        error = next(s for s in statuses if s.level == s.ERROR)
+        values = {kv.key: kv.value for kv in error.values}
+        assert "nothing is processed" in error.message and "CUDA out of memory" in error.message
+        assert int(values["failed_frames"]) >= 1 and values["total_processed"] == "0"
+    finally:
+        executor.shutdown()
+        listener.destroy_node()
+        node.stop()
+        node.destroy_node()
