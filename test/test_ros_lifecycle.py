@@ -260,3 +260,22 @@ def test_cleanup_configure_again_and_shutdown_exits(managed):
     assert transition(managed, Transition.TRANSITION_ACTIVE_SHUTDOWN)
     assert node.process.wait(TIMEOUT) == 0, node.output()
     assert "Traceback" not in node.output()
+
+
+def test_a_failed_configure_stays_unconfigured_and_shutdown_from_there_exits(ros_env):
+    namespace = f"/unconfigurable_{os.getpid()}"
+    node = NodeProcess(ros_env, namespace, "-p", "autostart:=false", "-p", "tracker.max_age:=-3")
+    probe = Probe(namespace)
+    state = {"node": node, "probe": probe}
+    try:
+        assert lifecycle_state(state) == State.PRIMARY_STATE_UNCONFIGURED
+        assert not transition(state, Transition.TRANSITION_CONFIGURE)  # the bad parameter is reported, not fatal
+        assert lifecycle_state(state) == State.PRIMARY_STATE_UNCONFIGURED
+        probe.wait_until(lambda: "cannot configure" in node.output(), what="the configure error in the log")
+        assert "tracker.max_age=-3" in node.output()
+        assert transition(state, Transition.TRANSITION_UNCONFIGURED_SHUTDOWN)
+        assert node.process.wait(TIMEOUT) == 0, node.output()
+        assert "Traceback" not in node.output()
+    finally:
+        node.stop()
+        probe.close()

@@ -31,6 +31,7 @@ deepsort_ros.ros.node_overhead`` measures them.
 """
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -248,7 +249,13 @@ class TrackerNode(LifecycleNode):
             if publisher is not None:
                 self.destroy_lifecycle_publisher(publisher)
         self.tracks_publisher = self.image_publisher = self.label_info_publisher = self.diagnostics_publisher = None
+        if self.pipeline is None:
+            return
         self.pipeline = None
+        gc.collect()  # model graphs hold reference cycles: free them now, not at some later collection
+        torch = sys.modules.get("torch")  # imported only where a torch or ultralytics backend ran
+        if torch is not None and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()  # give the models' GPU memory back to the device, not to torch's cache
 
     def _create_publishers(self) -> None:
         self.tracks_publisher = self.create_lifecycle_publisher(Detection2DArray, "tracks", 10)
