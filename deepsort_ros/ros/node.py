@@ -15,10 +15,8 @@ problem) and skipped. A stamp that jumps back by ``time_jump_reset_s`` or more (
 again) starts new tracks instead.
 
 Per-frame costs beyond inference are kept low: detection arrays are read and ``tracks`` written as
-serialised bytes (:mod:`deepsort_ros.ros.detection_wire`, where the middleware's wire format is the
-standard one; rclpy's field-by-field message conversion costs about ten times more), and ``main`` keeps
-frame-sized buffers in the heap (:mod:`deepsort_ros.ros.malloc_tuning`). ``python -m
-deepsort_ros.ros.node_overhead`` measures them.
+serialised bytes (:mod:`deepsort_ros.detection_codec`; rclpy's field-by-field message conversion costs
+about ten times more). ``python -m deepsort_ros.ros.node_overhead`` measures them.
 """
 from __future__ import annotations
 
@@ -43,13 +41,11 @@ from deepsort_ros.annotate import Annotator
 from deepsort_ros.image_codec import check_raw_image
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
-from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy, image_to_bgr,
-                                          serialized_detections_to_numpy, serialized_tracks, stamp_to_ns,
-                                          tracks_to_detection_array, wire_format_matches_rmw)
+from deepsort_ros.ros.conversions import (bgr_to_image, image_to_bgr, serialized_detections_to_numpy,
+                                          serialized_tracks, stamp_to_ns)
 from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
 from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
-from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
 
 NODE_NAME = "tracker_node"
@@ -107,9 +103,6 @@ class TrackerNode(Node):
         self._generation = 0
         self._worker_generation = 0
         self._stop = threading.Event()
-        # Detection arrays in and out as bytes: rclpy's field-by-field message conversion costs about 1 ms
-        # per 20-detection array each way.
-        self._serialized = wire_format_matches_rmw()
 
         self._create_publishers()
         self._create_subscriptions(values)
@@ -120,9 +113,6 @@ class TrackerNode(Node):
         self.get_logger().info(
             f"tracking with detector {values['detector.backend']}, appearance {values['reid.backend']} on "
             f"{self.device}; input {self._input_description}")
-        if not self._serialized:
-            self.get_logger().info("this middleware's Detection2DArray wire format is not XCDR1 little endian: "
-                                   "detections and tracks go through rclpy messages (slower)")
         # Last: nothing after it can fail, so a failed start never leaves a thread to stop.
         self._worker = threading.Thread(target=self._work, name="tracker_worker", daemon=True)
         self._worker.start()
@@ -154,8 +144,8 @@ class TrackerNode(Node):
             inputs.append(self.resolve_topic_name("image/compressed" if values["image_transport"] == "compressed"
                                                   else "image"))
         if external:
-            self.create_subscription(Detection2DArray, "detections", self._on_detections, qos,
-                                     raw=self._serialized)
+            # Raw: the codec reads the bytes about ten times faster than rclpy builds the message.
+            self.create_subscription(Detection2DArray, "detections", self._on_detections, qos, raw=True)
             inputs.append(self.resolve_topic_name("detections") + (" (paired by stamp)" if needs_image else ""))
         self._input_description = " + ".join(inputs)
 
@@ -205,14 +195,11 @@ class TrackerNode(Node):
         if pair is not None:
             self._hand_over(*pair, msg.header)
 
-    def _on_detections(self, msg: Detection2DArray | bytes) -> None:
+    def _on_detections(self, data: bytes) -> None:
         try:
-            if isinstance(msg, bytes):  # the raw subscription's serialised array
-                header, detections = serialized_detections_to_numpy(msg, self.labels.index_of)
-            else:
-                header, detections = msg.header, detection_array_to_numpy(msg, self.labels.index_of)
+            header, detections = serialized_detections_to_numpy(data, self.labels.index_of)
         except ValueError as error:
-            self._skip("detections", None if isinstance(msg, bytes) else msg.header, error)
+            self._skip("detections", None, error)
             return
         stamp_ns = self._accept_stamp("detections", header.stamp)
         if stamp_ns is None:
@@ -288,8 +275,8 @@ class TrackerNode(Node):
         tracks = result.tracks
         names = self.labels.labels(tracks.classes)
         class_ids = self.labels.labels(tracks.classes, as_index=True) if values["class_id_format"] == "index" else names
-        build = serialized_tracks if self._serialized else tracks_to_detection_array
-        self.tracks_publisher.publish(build(header, tracks.ids, tracks.boxes_xyxy, tracks.scores, class_ids))
+        self.tracks_publisher.publish(serialized_tracks(header, tracks.ids, tracks.boxes_xyxy, tracks.scores,
+                                                        class_ids))
         published = time.perf_counter()
         annotated = (values["publish_annotated"] and bgr is not None
                      and self.image_publisher.get_subscription_count() > 0)
@@ -347,7 +334,6 @@ def main(args: list[str] | None = None) -> int:
         # Checked here because rcl would log its own parser error before ours.
         print(f"{NODE_NAME}: cannot start: parameter file {missing[0]} not found", file=sys.stderr)
         return 1
-    keep_frame_buffers()
     try:
         rclpy.init(args=args)
     except Exception as error:  # rcl rejects bad --ros-args (e.g. an unreadable parameter file)
