@@ -226,6 +226,31 @@ def test_a_failed_start_releases_the_node_and_starts_no_worker(ros_context, monk
     assert sum(thread.name == "tracker_worker" for thread in threading.enumerate()) == workers
 
 
+def test_overrides_are_checked_and_unknown_ones_named_but_rclpys_own_are_accepted(ros_context):
+    from rclpy.parameter import Parameter
+
+    from deepsort_ros.ros.node import TrackerNode
+
+    with pytest.raises(parameters.ParameterError, match=r"unknown parameter\(s\) tracker.nope") as error:
+        TrackerNode(context=ros_context, parameter_overrides=[Parameter("use_sim_time", value=False),
+                                                              Parameter("tracker.nope", value=1)])
+    assert "use_sim_time" not in str(error.value)
+    with pytest.raises(parameters.ParameterError, match="tracker.min_score=1 must be a double"):
+        TrackerNode(context=ros_context, parameter_overrides=[Parameter("tracker.min_score", value=1)])
+    node = TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("use_sim_time", value=False), Parameter("start_type_description_service", value=False),
+        Parameter("detector.backend", value="external"), Parameter("tracker.n_init", value=5),
+        Parameter("tracker.max_age", value=7)])
+    try:
+        described = node.describe_parameter("tracker.n_init")  # its spec's descriptor, the override's value
+        assert node.get_parameter("tracker.n_init").value == 5 and described.description and described.integer_range
+        assert node.get_parameter("tracker.max_age").value == 7
+        assert node.pipeline.tracker.config.n_init == 5
+    finally:
+        node.stop()
+        node.destroy_node()
+
+
 def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monkeypatch):
     import numpy as np
     from rclpy.parameter import Parameter

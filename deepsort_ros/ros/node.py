@@ -69,7 +69,8 @@ class TrackerNode(Node):
     """
 
     def __init__(self, **node_kwargs: Any):
-        super().__init__(NODE_NAME, **node_kwargs)
+        # Overrides declared as given, so parameters.declare checks them and unknown ones can be named.
+        super().__init__(NODE_NAME, automatically_declare_parameters_from_overrides=True, **node_kwargs)
         try:
             self._set_up()
         except BaseException:
@@ -85,7 +86,7 @@ class TrackerNode(Node):
         values = parameters.declare(self, parameters.node_specs())
         specs = all_parameter_specs(values["detector.backend"], values["reid.backend"])
         values.update(parameters.declare(self, [spec for spec in specs if spec.name not in values]))
-        parameters.check_overrides_declared(self)
+        parameters.check_overrides_declared(self, values)
         self._specs = {spec.name: spec for spec in specs}
         self._values = values
         self._values_lock = threading.Lock()
