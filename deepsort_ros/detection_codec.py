@@ -62,6 +62,11 @@ class DetectionArray(NamedTuple):
     # (N,) Detection2D.id of each detection (the track id in decimal in the node's tracks).
     ids: list[str]
 
+    @property
+    def stamp_ns(self) -> int:
+        """The header stamp in integer nanoseconds."""
+        return self.stamp_sec * 1_000_000_000 + self.stamp_nanosec
+
     def boxes_xyxy(self) -> np.ndarray:
         """(N, 4) float64 boxes as corners (x1, y1, x2, y2)."""
         centres, sizes = self.values[:, :2], self.values[:, 2:4]

@@ -81,6 +81,7 @@ def test_decoding_encoded_tracks_gives_them_back():
         decoded = decode_detection_array(_encode(header, ids, boxes, scores, class_ids))
         assert (decoded.stamp_sec, decoded.stamp_nanosec, decoded.frame_id) == (
             header.stamp.sec, header.stamp.nanosec, header.frame_id), trial
+        assert decoded.stamp_ns == header.stamp.sec * 10**9 + header.stamp.nanosec
         assert decoded.track_ids().tolist() == ids.tolist() and decoded.track_ids().dtype == np.int64
         np.testing.assert_allclose(decoded.boxes_xyxy(), boxes.reshape(-1, 4), atol=1e-9)
         np.testing.assert_array_equal(decoded.values[:, 4], scores)

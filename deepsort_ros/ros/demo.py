@@ -216,8 +216,7 @@ def make_recorder_node(recording: DemoRecording, tracker_name: str = "/tracker_n
 
         def on_tracks(self, data: bytes, info: dict) -> None:
             tracks = decode_detection_array(data)
-            recording.add_tracks(tracks.stamp_sec * 1_000_000_000 + tracks.stamp_nanosec,
-                                 info["received_timestamp"] or time.time_ns(), tracks.track_ids(),
+            recording.add_tracks(tracks.stamp_ns, info["received_timestamp"] or time.time_ns(), tracks.track_ids(),
                                  tracks.boxes_xyxy(), tracks.values[:, 4])
 
         def on_annotated(self, msg: Image) -> None:

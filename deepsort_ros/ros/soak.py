@@ -188,7 +188,7 @@ class SoakDriver(Node):
         received = time.perf_counter()
         tracks = decode_detection_array(data)
         with self._arrived:
-            self._replies[tracks.stamp_sec * 1_000_000_000 + tracks.stamp_nanosec] = (received, tracks)
+            self._replies[tracks.stamp_ns] = (received, tracks)
             self._arrived.notify_all()
 
     def handshake(self, timeout_s: float, check) -> None:
