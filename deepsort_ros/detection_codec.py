@@ -1,5 +1,5 @@
 """vision_msgs/Detection2DArray to and from its serialised (CDR) bytes, without ROS: the one codec of the
-``tracks`` layout, used by the node, the bag writer of ``deepsort-track`` and the demo's recorder.
+``tracks`` layout, used by the node, the bag writer of ``deepsort-track``, the demo and the soak benchmark.
 
 The layout of a ``tracks`` message (the contract consumers rely on): one Detection2D per track, each with
 the image's header; ``id`` the track id in decimal; ``bbox.center.position`` and ``size_x`` / ``size_y``
