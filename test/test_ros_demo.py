@@ -71,26 +71,6 @@ def test_node_totals_come_from_the_trackers_status():
     assert demo.node_totals(DiagnosticArray(status=[other]), "/tracker_node") is None
 
 
-def test_detection_arrays_from_the_node_become_mot_boxes():
-    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
-
-    msg = Detection2DArray()
-    for track_id, (cx, cy, w, h), score in [("3", (50.0, 40.0, 20.0, 60.0), 0.8), ("12", (5.0, 6.0, 2.0, 4.0), 0.4)]:
-        det = Detection2D(id=track_id)
-        det.bbox.center.position.x, det.bbox.center.position.y = cx, cy
-        det.bbox.size_x, det.bbox.size_y = w, h
-        result = ObjectHypothesisWithPose()
-        result.hypothesis.class_id, result.hypothesis.score = "person", score
-        det.results.append(result)
-        msg.detections.append(det)
-    ids, boxes, scores = demo.detection_array_to_arrays(msg)
-    assert ids.tolist() == [3, 12]
-    np.testing.assert_allclose(boxes, [[40.0, 10.0, 60.0, 70.0], [4.0, 4.0, 6.0, 8.0]])
-    np.testing.assert_allclose(scores, [0.8, 0.4])
-    ids, boxes, scores = demo.detection_array_to_arrays(Detection2DArray())
-    assert ids.shape == (0,) and boxes.shape == (0, 4) and scores.shape == (0,)
-
-
 def test_missing_video_says_how_to_get_it(tmp_path, capsys):
     assert demo.main(["--video", str(tmp_path / "vtest.avi"), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err

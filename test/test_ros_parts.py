@@ -282,6 +282,31 @@ def test_a_failed_start_releases_the_node_and_starts_no_worker(ros_context, monk
     assert sum(thread.name == "tracker_worker" for thread in threading.enumerate()) == workers
 
 
+def test_overrides_are_checked_and_unknown_ones_named_but_rclpys_own_are_accepted(ros_context):
+    from rclpy.parameter import Parameter
+
+    from deepsort_ros.ros.node import TrackerNode
+
+    with pytest.raises(parameters.ParameterError, match=r"unknown parameter\(s\) tracker.nope") as error:
+        TrackerNode(context=ros_context, parameter_overrides=[Parameter("use_sim_time", value=False),
+                                                              Parameter("tracker.nope", value=1)])
+    assert "use_sim_time" not in str(error.value)
+    with pytest.raises(parameters.ParameterError, match="tracker.min_score=1 must be a double"):
+        TrackerNode(context=ros_context, parameter_overrides=[Parameter("tracker.min_score", value=1)])
+    node = TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("use_sim_time", value=False), Parameter("start_type_description_service", value=False),
+        Parameter("detector.backend", value="external"), Parameter("tracker.n_init", value=5),
+        Parameter("tracker.max_age", value=7)])
+    try:
+        described = node.describe_parameter("tracker.n_init")  # its spec's descriptor, the override's value
+        assert node.get_parameter("tracker.n_init").value == 5 and described.description and described.integer_range
+        assert node.get_parameter("tracker.max_age").value == 7
+        assert node.pipeline.tracker.config.n_init == 5
+    finally:
+        node.stop()
+        node.destroy_node()
+
+
 def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monkeypatch):
     import numpy as np
     from rclpy.parameter import Parameter
@@ -308,9 +333,8 @@ def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monk
         node.destroy_node()
 
 
-@pytest.mark.parametrize("serialized", [True, False], ids=["as-bytes", "as-messages"])
-def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monkeypatch, serialized):
-    """Where the middleware's wire format is not the one the node writes itself, messages carry the same."""
+def test_detections_in_and_tracks_out_as_bytes(ros_context):
+    """The node reads detection bytes with the codec and publishes tracks bytes rclpy reads as messages."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
@@ -319,7 +343,6 @@ def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monke
 
     from deepsort_ros.ros import node as node_module
 
-    monkeypatch.setattr(node_module, "wire_format_matches_rmw", lambda: serialized)
     node = node_module.TrackerNode(context=ros_context, parameter_overrides=[
         Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none"),
         Parameter("tracker.n_init", value=1)])
@@ -329,7 +352,6 @@ def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monke
     executor = SingleThreadedExecutor(context=ros_context)
     executor.add_node(listener)
     try:
-        assert node._serialized is serialized
         for frame in range(1, 4):
             msg = Detection2DArray()
             msg.header.frame_id, msg.header.stamp.sec = "cam", frame
@@ -341,7 +363,7 @@ def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monke
                 result.hypothesis.class_id, result.hypothesis.score = class_id, 0.75
                 detection.results = [result]
                 msg.detections.append(detection)
-            node._on_detections(serialize_message(msg) if serialized else msg)
+            node._on_detections(serialize_message(msg))
             _wait_for(lambda: node.stats.take_window().totals["processed"] == frame, f"frame {frame}")
         _wait_for(lambda: executor.spin_once(timeout_sec=0.05) or any(m.header.stamp.sec == 3 for m in received),
                   "the tracks of frame 3")
@@ -352,22 +374,13 @@ def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monke
             ("car", pytest.approx(197.0, abs=1.0), pytest.approx(30.0, abs=0.5), 0.75, 3),
             ("person", pytest.approx(23.0, abs=1.0), pytest.approx(30.0, abs=0.5), 0.75, 3)]
         assert len({d.id for d in last.detections}) == 2 and all(d.id.isdigit() for d in last.detections)
-        if serialized:
-            node._on_detections(b"\x00\x01\x00\x00 not a detection array")
-            assert node.stats.take_window().totals["rejected"] == 1
+        node._on_detections(b"\x00\x01\x00\x00 not a detection array")
+        assert node.stats.take_window().totals["rejected"] == 1
     finally:
         executor.shutdown()
         listener.destroy_node()
         node.stop()
         node.destroy_node()
-
-
-def test_frame_buffers_stay_in_the_heap_where_malloc_is_glibc():
-    import platform
-
-    from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
-
-    assert keep_frame_buffers() is (platform.libc_ver()[0] == "glibc")
 
 
 def test_stamp_order_passes_newer_stamps_and_restarts_on_a_jump_back():

@@ -1,7 +1,7 @@
 """ROS messages <-> numpy: BGR arrays to images, detections to arrays, tracks to Detection2DArray, stamps.
 
-Detection2DArray also goes to and from its serialised bytes directly (:mod:`deepsort_ros.ros.detection_wire`),
-which the node uses on its per-frame path where :func:`wire_format_matches_rmw` holds.
+Detection2DArray goes to and from its serialised bytes (:mod:`deepsort_ros.detection_codec`, the one codec
+of its layout, shared with the tools): the node subscribes to detections and publishes tracks as bytes.
 
 Incoming images are decoded by :mod:`deepsort_ros.image_codec` (shared with the bag sources), or, for
 the common raw encodings, by cv_bridge where it is installed (robots with apt ROS 2); both give the same
@@ -19,10 +19,10 @@ import numpy as np
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
-from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+from vision_msgs.msg import Detection2DArray
 
+from deepsort_ros.detection_codec import UnsupportedRepresentation, decode_detection_array, encode_tracks
 from deepsort_ros.image_codec import check_raw_image, image_message_to_bgr
-from deepsort_ros.ros.detection_wire import decode_detection_array, encode_tracks
 
 try:
     from cv_bridge import CvBridge
@@ -86,50 +86,37 @@ class ReadDetections(NamedTuple):
     problem: str
 
 
-def detection_array_to_numpy(msg: Detection2DArray, class_index: Callable[[str], int]) -> ReadDetections:
-    """Read external detections as tracker input (see :class:`ReadDetections`).
+def serialized_detections_to_numpy(data: bytes, class_index: Callable[[str], int]
+                                   ) -> tuple[Header, ReadDetections]:
+    """Read a serialised Detection2DArray (a raw subscription's bytes) as tracker input.
 
     Parameters
     ----------
-    msg : Detection2DArray
-        Boxes by centre and size in image pixels; the first result of each detection gives class and
-        score (no results: score 1 and class id ``""``).
+    data : bytes
+        The array as the middleware delivered it: boxes by centre and size in image pixels, the first
+        result of each detection giving class and score (no results: score 1 and class id ``""``).
     class_index : callable
         Maps a ``class_id`` string to the tracker's class index (called for good rows only).
-    """
-    count = len(msg.detections)
-    values = np.empty((count, 5), dtype=np.float64)
-    class_ids = []
-    for row, detection in enumerate(msg.detections):
-        bbox = detection.bbox
-        hypothesis = detection.results[0].hypothesis if detection.results else None
-        values[row] = (bbox.center.position.x, bbox.center.position.y, bbox.size_x, bbox.size_y,
-                       1.0 if hypothesis is None else hypothesis.score)
-        class_ids.append("" if hypothesis is None else hypothesis.class_id)
-    return _checked_detections(values, class_ids, class_index)
-
-
-def serialized_detections_to_numpy(data: bytes, class_index: Callable[[str], int]
-                                   ) -> tuple[Header, ReadDetections]:
-    """:func:`detection_array_to_numpy` for a serialised Detection2DArray (a raw subscription's bytes).
 
     Returns
     -------
     tuple
-        ``(header, ReadDetections)``.
+        ``(header, ReadDetections)``: bad rows are dropped and counted there, not raised.
 
     Raises
     ------
     ValueError
         When the bytes are malformed.
     """
-    decoded = decode_detection_array(data)
-    if decoded is None:  # another representation than XCDR1 little endian: rclpy reads it
+    try:
+        decoded = decode_detection_array(data)
+    except UnsupportedRepresentation:
+        # Another byte order or XCDR2 (rare): the middleware re-serialises it as the codec reads it.
         try:
-            msg = deserialize_message(data, Detection2DArray)
+            data = serialize_message(deserialize_message(data, Detection2DArray))
         except Exception as error:  # rclpy raises plain RuntimeErrors for bytes it cannot read
-            raise ValueError(f"serialised Detection2DArray cannot be read: {error}") from None
-        return msg.header, detection_array_to_numpy(msg, class_index)
+            raise ValueError(f"serialised Detection2DArray cannot be read: {_one_line(error)}") from None
+        decoded = decode_detection_array(data)
     header = Header(frame_id=decoded.frame_id)
     header.stamp.sec, header.stamp.nanosec = decoded.stamp_sec, decoded.stamp_nanosec
     return header, _checked_detections(decoded.values, decoded.class_ids, class_index)
@@ -162,69 +149,13 @@ def _checked_detections(values: np.ndarray, class_ids: list[str], class_index: C
     return ReadDetections((boxes, values[:, 4].astype(np.float32), classes), int(np.count_nonzero(bad)), problem)
 
 
-def tracks_to_detection_array(header: Header, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray,
-                              class_ids: Sequence[str]) -> Detection2DArray:
-    """Build the ``tracks`` message: one Detection2D per track, all with the image's header.
-
-    Parameters
-    ----------
-    header : Header
-        The input image's header (stamp and frame_id are kept).
-    ids : ndarray
-        (M,) track ids, written as decimal strings.
-    boxes_xyxy : ndarray
-        (M, 4) boxes in the original image's pixels.
-    scores : ndarray
-        (M,) score of the detection each track last matched.
-    class_ids : sequence of str
-        (M,) class name or index string per track.
-    """
-    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-    # One vectorised pass, then plain Python floats (fast to assign to message fields).
-    geometry = np.concatenate([(boxes[:, :2] + boxes[:, 2:]) * 0.5, boxes[:, 2:] - boxes[:, :2]], axis=1).tolist()
-    detections = []
-    for track_id, (cx, cy, width, height), score, class_id in zip(
-            np.asarray(ids).tolist(), geometry, np.asarray(scores, dtype=np.float64).tolist(), class_ids):
-        detection = Detection2D(header=header, id=str(track_id))
-        detection.bbox.center.position.x = cx
-        detection.bbox.center.position.y = cy
-        detection.bbox.size_x = width
-        detection.bbox.size_y = height
-        result = ObjectHypothesisWithPose()
-        result.hypothesis.class_id = class_id
-        result.hypothesis.score = score
-        detection.results = [result]
-        detections.append(detection)
-    return Detection2DArray(header=header, detections=detections)
-
-
 def serialized_tracks(header: Header, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray,
                       class_ids: Sequence[str]) -> bytes:
-    """The serialised form of :func:`tracks_to_detection_array`'s message, built without message objects
-    (about ten times faster; publish it where :func:`wire_format_matches_rmw` holds)."""
+    """The serialised ``tracks`` message for the image with ``header`` (layout:
+    :mod:`deepsort_ros.detection_codec`), ready for ``Publisher.publish``."""
     return encode_tracks(header.stamp.sec, header.stamp.nanosec, header.frame_id, ids, boxes_xyxy, scores,
                          class_ids)
 
 
-def wire_format_matches_rmw() -> bool:
-    """Whether this middleware serialises Detection2DArray as :mod:`deepsort_ros.ros.detection_wire` does.
-
-    Both directions are checked on a sample with odd string lengths (the cases that need padding): the
-    middleware must read :func:`serialized_tracks`'s bytes as :func:`tracks_to_detection_array`'s
-    message, and the decoder must read the middleware's bytes of that message back.
-    """
-    header = Header(frame_id="cam")
-    header.stamp.sec, header.stamp.nanosec = 1_700_000_000, 123_456_789
-    ids, scores, class_ids = np.array([7, 12345]), np.array([0.25, 1.0]), ["person", "bicycle"]
-    boxes = np.array([[1.5, 2.0, 11.5, 32.0], [100.0, 50.0, 140.0, 130.0]])
-    expected = tracks_to_detection_array(header, ids, boxes, scores, class_ids)
-    try:
-        written = deserialize_message(serialized_tracks(header, ids, boxes, scores, class_ids), Detection2DArray)
-        read = decode_detection_array(serialize_message(expected))
-    except Exception:  # any failure to read the other side's bytes means the formats differ
-        return False
-    values = np.concatenate([(boxes[:, :2] + boxes[:, 2:]) * 0.5, boxes[:, 2:] - boxes[:, :2], scores[:, None]],
-                            axis=1)
-    return (written == expected and read is not None and read.class_ids == class_ids
-            and (read.stamp_sec, read.stamp_nanosec, read.frame_id) == (1_700_000_000, 123_456_789, "cam")
-            and np.array_equal(read.values, values))
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

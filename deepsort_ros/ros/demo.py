@@ -44,6 +44,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
+from deepsort_ros.detection_codec import decode_detection_array
 from deepsort_ros.image_codec import raw_image_to_bgr
 from deepsort_ros.ros.conversions import stamp_to_ns
 from deepsort_ros.ros.dds import isolate_dds
@@ -186,19 +187,6 @@ class DemoRecording:
         return summary
 
 
-def detection_array_to_arrays(msg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, boxes_xyxy, scores) of a vision_msgs/Detection2DArray published by the node."""
-    detections = msg.detections
-    count = len(detections)
-    ids = np.fromiter((int(d.id) for d in detections), dtype=np.int64, count=count)
-    geometry = np.array([(d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y)
-                         for d in detections], dtype=np.float64).reshape(-1, 4)
-    boxes = np.hstack([geometry[:, :2] - geometry[:, 2:] / 2, geometry[:, :2] + geometry[:, 2:] / 2])
-    scores = np.fromiter((d.results[0].hypothesis.score if d.results else 1.0 for d in detections),
-                         dtype=np.float64, count=count)
-    return ids, boxes, scores
-
-
 def node_totals(msg: Any, hardware_id: str) -> dict[str, int] | None:
     """The ``total_*`` counters of ``hardware_id``'s status in a DiagnosticArray, or None if absent."""
     for status in msg.status:
@@ -218,17 +206,18 @@ def make_recorder_node(recording: DemoRecording, tracker_name: str = "/tracker_n
             super().__init__("demo_recorder")
             self.diagnostics_seen = 0
             self.create_subscription(Image, IMAGE_TOPIC, self.on_image, reliable)
-            self.create_subscription(Detection2DArray, "tracks", self.on_tracks, reliable)
+            # Raw: the codec reads the node's tracks (the recorder must keep up with every frame).
+            self.create_subscription(Detection2DArray, "tracks", self.on_tracks, reliable, raw=True)
             self.create_subscription(Image, "tracks/image", self.on_annotated, reliable)
             self.create_subscription(DiagnosticArray, "/diagnostics", self.on_diagnostics, 10)
 
         def on_image(self, msg: Image) -> None:
             recording.add_image(stamp_to_ns(msg.header.stamp))
 
-        def on_tracks(self, msg: Detection2DArray, info: dict) -> None:
-            ids, boxes, scores = detection_array_to_arrays(msg)
-            recording.add_tracks(stamp_to_ns(msg.header.stamp), info["received_timestamp"] or time.time_ns(),
-                                 ids, boxes, scores)
+        def on_tracks(self, data: bytes, info: dict) -> None:
+            tracks = decode_detection_array(data)
+            recording.add_tracks(tracks.stamp_ns, info["received_timestamp"] or time.time_ns(), tracks.track_ids(),
+                                 tracks.boxes_xyxy(), tracks.values[:, 4])
 
         def on_annotated(self, msg: Image) -> None:
             recording.add_annotated(raw_image_to_bgr(msg))

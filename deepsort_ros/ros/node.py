@@ -24,10 +24,8 @@ problem) and counted; a bad row of a detection array costs that row only. A stam
 camera that leaves stamps unset) is replaced by the receive time.
 
 Per-frame costs beyond inference are kept low: detection arrays are read and ``tracks`` written as
-serialised bytes (:mod:`deepsort_ros.ros.detection_wire`, where the middleware's wire format is the
-standard one; rclpy's field-by-field message conversion costs about ten times more), and ``main`` keeps
-frame-sized buffers in the heap (:mod:`deepsort_ros.ros.malloc_tuning`). ``python -m
-deepsort_ros.ros.node_overhead`` measures them.
+serialised bytes (:mod:`deepsort_ros.detection_codec`; rclpy's field-by-field message conversion costs
+about ten times more). ``python -m deepsort_ros.ros.node_overhead`` measures them.
 """
 from __future__ import annotations
 
@@ -56,13 +54,11 @@ from deepsort_ros.core import TrackState
 from deepsort_ros.image_codec import check_raw_image
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
-from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy, image_to_bgr,
-                                          serialized_detections_to_numpy, serialized_tracks, stamp_to_ns,
-                                          tracks_to_detection_array, wire_format_matches_rmw)
+from deepsort_ros.ros.conversions import (bgr_to_image, image_to_bgr, serialized_detections_to_numpy,
+                                          serialized_tracks, stamp_to_ns)
 from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
 from deepsort_ros.ros.frame_slots import LatestSlot, StampOrder, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
-from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
 
 NODE_NAME = "tracker_node"
@@ -106,7 +102,8 @@ class TrackerNode(LifecycleNode):
     """
 
     def __init__(self, **node_kwargs: Any):
-        super().__init__(NODE_NAME, **node_kwargs)
+        # Overrides declared as given, so parameters.declare checks them and unknown ones can be named.
+        super().__init__(NODE_NAME, automatically_declare_parameters_from_overrides=True, **node_kwargs)
         self.pipeline: Pipeline | None = None
         self.tracks_publisher = self.image_publisher = self.label_info_publisher = self.diagnostics_publisher = None
         self._values_lock = threading.Lock()
@@ -167,7 +164,7 @@ class TrackerNode(LifecycleNode):
         values = parameters.declare(self, parameters.node_specs())
         specs = all_parameter_specs(values["detector.backend"], values["reid.backend"])
         values.update(parameters.declare(self, [spec for spec in specs if spec.name not in values]))
-        parameters.check_overrides_declared(self)
+        parameters.check_overrides_declared(self, values)
         self._specs = {spec.name: spec for spec in specs}
         with self._values_lock:
             self._values = values
@@ -182,9 +179,6 @@ class TrackerNode(LifecycleNode):
         self.errors = ErrorThrottle(self.get_logger().error, ERROR_PERIOD_S)
         self._stamps = StampOrder()
         self._worker_generation = 0
-        # Detection arrays in and out as bytes: rclpy's field-by-field message conversion costs about 1 ms
-        # per 20-detection array each way.
-        self._serialized = wire_format_matches_rmw()
         self._plan_inputs(values)
         self._create_publishers()
         if not self._parameter_callbacks_added:
@@ -199,9 +193,6 @@ class TrackerNode(LifecycleNode):
             self.get_logger().warning(
                 "detector.backend motion: the weight-free background-subtraction detector works on fixed "
                 "cameras only; on a moving robot set detector.backend: ultralytics and detector.model")
-        if not self._serialized:
-            self.get_logger().info("this middleware's Detection2DArray wire format is not XCDR1 little endian: "
-                                   "detections and tracks go through rclpy messages (slower)")
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._create_subscriptions()
@@ -289,8 +280,9 @@ class TrackerNode(LifecycleNode):
             image_type = CompressedImage if self._image_topic == "image/compressed" else Image
             made.append(self.create_subscription(image_type, self._image_topic, self._on_image, qos))
         if values["detector.backend"] == "external":
+            # Raw: the codec reads the bytes about ten times faster than rclpy builds the message.
             made.append(self.create_subscription(Detection2DArray, "detections", self._on_detections, qos,
-                                                 raw=self._serialized))
+                                                 raw=True))
 
     def _destroy_subscriptions(self) -> None:
         while self._subscriptions_made:
@@ -371,14 +363,11 @@ class TrackerNode(LifecycleNode):
         if pair is not None:
             self._hand_over(*pair, msg.header)
 
-    def _on_detections(self, msg: Detection2DArray | bytes) -> None:
+    def _on_detections(self, data: bytes) -> None:
         try:
-            if isinstance(msg, bytes):  # the raw subscription's serialised array
-                header, read = serialized_detections_to_numpy(msg, self.labels.index_of)
-            else:
-                header, read = msg.header, detection_array_to_numpy(msg, self.labels.index_of)
+            header, read = serialized_detections_to_numpy(data, self.labels.index_of)
         except ValueError as error:
-            self._reject("detections", None if isinstance(msg, bytes) else msg.header, error)
+            self._reject("detections", None, error)
             return
         if read.dropped:
             self.stats.record_dropped_detections(read.dropped)
@@ -462,8 +451,8 @@ class TrackerNode(LifecycleNode):
         tracks = result.tracks
         names = self.labels.labels(tracks.classes)
         class_ids = self.labels.labels(tracks.classes, as_index=True) if values["class_id_format"] == "index" else names
-        build = serialized_tracks if self._serialized else tracks_to_detection_array
-        self.tracks_publisher.publish(build(header, tracks.ids, tracks.boxes_xyxy, published_scores(tracks), class_ids))
+        self.tracks_publisher.publish(serialized_tracks(header, tracks.ids, tracks.boxes_xyxy, published_scores(tracks),
+                                                        class_ids))
         if len(self.labels.names) != self._published_label_count:
             self._publish_label_info()  # another detector named a new class
         published = time.perf_counter()
@@ -538,7 +527,6 @@ def main(args: list[str] | None = None) -> int:
         # Checked here because rcl would log its own parser error before ours.
         print(f"{NODE_NAME}: cannot start: parameter file {missing[0]} not found", file=sys.stderr)
         return 1
-    keep_frame_buffers()
     try:
         rclpy.init(args=args)
     except Exception as error:  # rcl rejects bad --ros-args (e.g. an unreadable parameter file)

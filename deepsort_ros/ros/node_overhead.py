@@ -15,16 +15,14 @@ detections callbacks, the hand-over slot and the worker's ``_process``. Reported
 - other: the rest of the node's per-frame code (parameter snapshot, labels, bookkeeping).
 
 ``total`` is the wall time of all of it per frame (so the stages add up to it), and ``+ crops`` adds the
-batched 256x128 ReID crops the torch/onnx embedders cut (their network excluded). Like ``tracker_node``,
-the benchmark keeps frame-sized buffers in the heap (:mod:`deepsort_ros.ros.malloc_tuning`) unless
-``--default-malloc`` is given.
+batched 256x128 ReID crops the torch/onnx embedders cut (their network excluded).
 
 With ``--model`` (an ultralytics model file) it also times the detector alone and the whole node path
 on the same frames and prints node FPS / model FPS.
 
 Usage::
 
-    python -m deepsort_ros.ros.node_overhead [--tracks 20] [--frames 300] [--default-malloc]
+    python -m deepsort_ros.ros.node_overhead [--tracks 20] [--frames 300]
                                              [--model yolo11n.pt --device cpu]
 """
 from __future__ import annotations
@@ -46,7 +44,6 @@ from deepsort_ros.perception.crops import CropSampler
 from deepsort_ros.ros.conversions import bgr_to_image
 from deepsort_ros.ros.dds import isolate_dds
 from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
-from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.node import TrackerNode
 
 WIDTH, HEIGHT = 640, 480
@@ -120,9 +117,7 @@ def run_frames(node: TrackerNode, walkers: Walkers, first: int, count: int) -> d
         received = time.perf_counter()
         node._on_image(image)
         if wire_detections is not None:
-            # The raw subscription hands over bytes, a plain one a deserialised message.
-            node._on_detections(wire_detections if node._serialized
-                                else deserialize_message(wire_detections, Detection2DArray))
+            node._on_detections(wire_detections)  # the raw subscription hands over the bytes
         item = node._slot.take(timeout=0)
         handed_over = time.perf_counter()
         if item is None:
@@ -211,11 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="device for --model (default cpu)")
     parser.add_argument("--reid", default="none", choices=("none", "histogram"),
                         help="appearance backend for the --model run (default none)")
-    parser.add_argument("--default-malloc", action="store_true",
-                        help="leave glibc's malloc settings alone (tracker_node tunes them for frame buffers)")
     args = parser.parse_args(argv)
-    if not args.default_malloc:
-        keep_frame_buffers()
     isolate_dds()  # the node is created for real
     rclpy.init(args=[])
     try:

@@ -8,13 +8,14 @@ so the node always exposes exactly what the layers below accept, with their desc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.exceptions import ParameterException
 from rclpy.parameter import Parameter
+from rclpy.time_source import USE_SIM_TIME_NAME
 
 from deepsort_ros.core import TrackerConfig
 from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, Param, tracker_preset
@@ -28,6 +29,9 @@ _ROS_TYPES = {
     list: ParameterType.PARAMETER_STRING_ARRAY,
 }
 _UNSET_TYPES = {list: Parameter.Type.STRING_ARRAY, str: Parameter.Type.STRING}
+# Parameters rclpy declares on every node itself (start_type_description_service since Jazzy); setting them
+# is not a typo. qos_overrides.* belong to publishers and subscriptions with QoS overriding options.
+RCLPY_PARAMETERS = frozenset({USE_SIM_TIME_NAME, "start_type_description_service"})
 # rcl_interfaces ranges are doubles / int64; wider bounds are clipped to what the message can hold.
 _INT64_MAX = 2**63 - 1
 
@@ -216,8 +220,11 @@ def tracker_specs(detector_backend: str | None = None, reid_backend: str | None 
 def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
     """Declare every spec on ``node`` and return the effective values (overrides applied).
 
-    Parameters the node already has (a lifecycle node configured a second time) keep their current values,
-    which are checked again.
+    ``node`` is created with ``automatically_declare_parameters_from_overrides=True``, so every override
+    (``-p``, parameter files) is already declared as given: it is checked here first (one plain sentence
+    instead of rclpy's exception text), then declared again with its spec's type, range and description.
+    Parameters already declared with their spec (a lifecycle node configured a second time) keep their
+    current values, which are checked again.
 
     Raises
     ------
@@ -226,21 +233,19 @@ def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
         choices.
     """
     values = {}
-    # rclpy keeps the overrides (-p and parameter files) only in this attribute; checking them first gives
-    # one plain sentence instead of rclpy's exception text.
-    overrides = getattr(node, "_parameter_overrides", {})
     for spec in specs:
         if node.has_parameter(spec.name):
-            values[spec.name] = node.get_parameter_or(spec.name).value  # None: declared unset
-            problem = spec.problem(values[spec.name])
-            if problem:
-                raise ParameterError(f"bad parameter {problem}")
-            continue
-        if spec.name in overrides:
-            override = overrides[spec.name].value
+            if node.describe_parameter(spec.name).description == spec.descriptor().description:
+                values[spec.name] = node.get_parameter_or(spec.name).value  # None: declared unset
+                problem = spec.problem(values[spec.name])
+                if problem:
+                    raise ParameterError(f"bad parameter {problem}")
+                continue
+            override = node.get_parameter(spec.name).value
             problem = spec.type_problem(override) or spec.problem(override)
             if problem:
                 raise ParameterError(f"bad parameter {problem}")
+            node.undeclare_parameter(spec.name)
         default = _UNSET_TYPES[spec.param.kind] if spec.default is None else spec.default
         try:
             parameter = node.declare_parameter(spec.name, default, spec.descriptor())
@@ -253,17 +258,18 @@ def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
     return values
 
 
-def check_overrides_declared(node: Any) -> None:
-    """Raise ParameterError for overrides (``-p`` or parameter files) of parameters ``node`` lacks.
+def check_overrides_declared(node: Any, declared: Collection[str]) -> None:
+    """Raise ParameterError for overrides (``-p`` or parameter files) of parameters the node does not have.
 
-    rclpy silently ignores those, so a typo in a parameter file would otherwise go unnoticed.
+    ``node`` declares every override by itself (see :func:`declare`); those that are neither in
+    ``declared`` (what :func:`declare` returned) nor rclpy's own are typos, which rclpy would otherwise
+    keep without a word.
     """
-    # rclpy keeps the overrides it was given only in this attribute; qos_overrides.* are declared lazily.
-    overrides = getattr(node, "_parameter_overrides", {})
-    unknown = sorted(name for name in overrides
-                     if not node.has_parameter(name) and not name.startswith("qos_overrides."))
+    names = node.list_parameters([], 0).names  # depth 0: every parameter
+    unknown = sorted(name for name in names if name not in declared and name not in RCLPY_PARAMETERS
+                     and not name.startswith("qos_overrides."))
     if unknown:
-        close = sorted({name for name in node._parameters if name.rsplit(".", 1)[-1] in
+        close = sorted({name for name in declared if name.rsplit(".", 1)[-1] in
                         {u.rsplit(".", 1)[-1] for u in unknown}})
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}{hint}")

@@ -2,8 +2,9 @@
 
 Input is a video file, an image folder, a camera index or a ROS 2 bag with an image topic. Output, in
 ``--out``, is ``NAME.txt`` (MOTChallenge results), ``NAME.mp4`` (annotated video) and, for bags, ``NAME_tracks/``:
-a copy of the bag with a ``vision_msgs/Detection2DArray`` topic of the tracks added, laid out exactly as the
-ROS node publishes them. Bags are read and written with ``rosbags``, so no ROS install is needed.
+a copy of the bag with a ``vision_msgs/Detection2DArray`` topic of the tracks added, written by the codec the
+ROS node publishes them with (:mod:`deepsort_ros.detection_codec`). Bags are read and written with
+``rosbags``, so no ROS install is needed.
 
 Ctrl-C stops early and keeps everything written so far (files closed, bag metadata written).
 
@@ -26,6 +27,7 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
+from deepsort_ros.detection_codec import encode_tracks
 from deepsort_ros.sources import BagSource, Frame, FrameSource, open_source
 from deepsort_ros.tools.mot import MOT_FORMAT
 from deepsort_ros.tools.overrides import parse_overrides, parse_value
@@ -146,54 +148,6 @@ def vision_typestore():
     return typestore
 
 
-class DetectionArrayBuilder:
-    """Builds ``vision_msgs/Detection2DArray`` messages for rosbags, as the node publishes them.
-
-    One Detection2D per track with the image's header, ``id`` = track id in decimal,
-    ``bbox.center.position`` / ``size_x`` / ``size_y`` in image pixels and ``results[0].hypothesis`` =
-    (class label, detection score).
-    """
-
-    def __init__(self, typestore: Any, class_names: list[str]):
-        types = typestore.types
-        self.class_names = list(class_names)
-        self._array = types[DETECTION_ARRAY_TYPE]
-        self._detection = types["vision_msgs/msg/Detection2D"]
-        self._result = types["vision_msgs/msg/ObjectHypothesisWithPose"]
-        self._hypothesis = types["vision_msgs/msg/ObjectHypothesis"]
-        self._bbox = types["vision_msgs/msg/BoundingBox2D"]
-        self._pose2d = types["vision_msgs/msg/Pose2D"]
-        self._point2d = types["vision_msgs/msg/Point2D"]
-        self._header = types["std_msgs/msg/Header"]
-        self._time = types["builtin_interfaces/msg/Time"]
-        geometry = {name: types[f"geometry_msgs/msg/{name}"] for name in
-                    ("PoseWithCovariance", "Pose", "Point", "Quaternion")}
-        # The pose of a 2D detection is unknown: identity pose, zero covariance (shared, never mutated).
-        self._pose = geometry["PoseWithCovariance"](
-            pose=geometry["Pose"](position=geometry["Point"](x=0.0, y=0.0, z=0.0),
-                                  orientation=geometry["Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0)),
-            covariance=np.zeros(36, dtype=np.float64))
-
-    def build(self, stamp_sec: int, stamp_nanosec: int, frame_id: str, tracks: Any) -> Any:
-        """The message for one frame's tracks (an empty array when there are none)."""
-        header = self._header(stamp=self._time(sec=stamp_sec, nanosec=stamp_nanosec), frame_id=frame_id)
-        boxes = np.asarray(tracks.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-        centres = ((boxes[:, :2] + boxes[:, 2:]) * 0.5).tolist()
-        sizes = (boxes[:, 2:] - boxes[:, :2]).tolist()
-        detections = [
-            self._detection(
-                header=header,
-                results=[self._result(hypothesis=self._hypothesis(class_id=label, score=score), pose=self._pose)],
-                bbox=self._bbox(center=self._pose2d(position=self._point2d(x=centre[0], y=centre[1]), theta=0.0),
-                                size_x=size[0], size_y=size[1]),
-                id=str(track_id))
-            for track_id, centre, size, label, score in zip(
-                np.asarray(tracks.ids).tolist(), centres, sizes, class_labels(self.class_names, tracks.classes),
-                np.asarray(tracks.scores, dtype=np.float64).tolist())
-        ]
-        return self._array(header=header, detections=detections)
-
-
 def bag_storage_plugin(path: Path):
     """The rosbags storage plugin of an input bag (MCAP bags are copied as MCAP, others as SQLite)."""
     from rosbags.rosbag2 import StoragePlugin
@@ -222,7 +176,7 @@ class TrackedBagCopy:
         from rosbags.rosbag2 import Writer
 
         self.typestore = vision_typestore()
-        self.builder = DetectionArrayBuilder(self.typestore, class_names)
+        self.class_names = list(class_names)
         self.path = path
         self.messages = 0
         self._writer = Writer(path, version=Writer.VERSION_LATEST, storage_plugin=bag_storage_plugin(source.path))
@@ -256,9 +210,9 @@ class TrackedBagCopy:
     def write_tracks(self, frame: Frame, tracks: Any) -> None:
         """Add the tracks of a bag frame, stamped and timed like its image."""
         header = frame.header
-        msg = self.builder.build(header.stamp_sec, header.stamp_nanosec, header.frame_id, tracks)
-        self._writer.write(self._tracks, header.log_time_ns,
-                           self.typestore.serialize_cdr(msg, DETECTION_ARRAY_TYPE))
+        data = encode_tracks(header.stamp_sec, header.stamp_nanosec, header.frame_id, tracks.ids, tracks.boxes_xyxy,
+                             tracks.scores, class_labels(self.class_names, tracks.classes))
+        self._writer.write(self._tracks, header.log_time_ns, data)
         self.messages += 1
 
     def close(self) -> None:

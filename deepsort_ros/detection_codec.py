@@ -1,11 +1,19 @@
-"""vision_msgs/Detection2DArray straight to and from its serialised (CDR) bytes.
+"""vision_msgs/Detection2DArray to and from its serialised (CDR) bytes, without ROS: the one codec of the
+``tracks`` layout, used by the node, the bag writer of ``deepsort-track``, the demo and the soak benchmark.
 
-rclpy turns every nested field of a message into a Python object, field by field, in both directions: a
-20-detection array costs about 0.5 ms to build and publish and as much to receive. The node's hot path
-only needs a few numbers per detection, so it writes and reads the DDS wire format (XCDR1 little endian,
-as ``rclpy.serialization.serialize_message`` produces with Fast DDS) directly. Bytes published this way
-are what rclpy would have sent for the equivalent message; :func:`encoder_matches_rmw` checks that
-against the running middleware so the node can fall back to message objects where it differs.
+The layout of a ``tracks`` message (the contract consumers rely on): one Detection2D per track, each with
+the image's header; ``id`` the track id in decimal; ``bbox.center.position`` and ``size_x`` / ``size_y``
+the box in image pixels (``theta`` 0); ``results`` one ObjectHypothesisWithPose whose ``hypothesis`` is
+(class name or index string, score of the detection the track last matched) and whose pose is the
+identity with zero covariance.
+
+Bytes, not message objects: rclpy turns every nested field into a Python object, field by field, in both
+directions, which costs the node about 1.1 ms per frame with 20 tracks (measured with ``python -m
+deepsort_ros.ros.node_overhead``; see the README). ROS 2 middlewares serialise messages as plain CDR
+(rosbag2 records them so, whatever the middleware), and this module writes what
+``rclpy.serialization.serialize_message`` writes (checked in the tests; padding bytes are zero here),
+little endian. It reads little-endian CDR; other representations raise
+:class:`UnsupportedRepresentation` so a ROS caller can have its middleware re-serialise them first.
 
 Layout reminders (offsets count from the end of the 4-byte encapsulation header): a primitive is
 aligned to its size, a string is a uint32 byte count (terminating NUL included) and its UTF-8 bytes, a
@@ -14,6 +22,7 @@ sequence a uint32 count and its elements, and nested structs add no padding of t
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -36,6 +45,41 @@ _POSE_AND_COVARIANCE_BYTES = (7 + 36) * 8
 _MIN_DETECTION_BYTES = 8 + 4 + 4 + 40 + 4
 
 
+class UnsupportedRepresentation(ValueError):
+    """The bytes are not little-endian plain CDR (another byte order or XCDR2): re-serialise them first."""
+
+
+class DetectionArray(NamedTuple):
+    """What the codec reads from a serialised Detection2DArray."""
+
+    stamp_sec: int
+    stamp_nanosec: int
+    frame_id: str
+    # (N, 5) float64 per detection: centre x, centre y, size x, size y, score of the first result (1 without).
+    values: np.ndarray
+    # (N,) class_id of each detection's first result ("" without).
+    class_ids: list[str]
+    # (N,) Detection2D.id of each detection (the track id in decimal in the node's tracks).
+    ids: list[str]
+
+    @property
+    def stamp_ns(self) -> int:
+        """The header stamp in integer nanoseconds."""
+        return self.stamp_sec * 1_000_000_000 + self.stamp_nanosec
+
+    def boxes_xyxy(self) -> np.ndarray:
+        """(N, 4) float64 boxes as corners (x1, y1, x2, y2)."""
+        centres, sizes = self.values[:, :2], self.values[:, 2:4]
+        return np.concatenate([centres - sizes * 0.5, centres + sizes * 0.5], axis=1)
+
+    def track_ids(self) -> np.ndarray:
+        """(N,) int64 track ids; ValueError when an id is not a decimal integer (not the node's tracks)."""
+        try:
+            return np.array([int(text) for text in self.ids], dtype=np.int64)
+        except ValueError:
+            raise ValueError(f"detection ids {self.ids[:5]} are not all decimal track ids") from None
+
+
 @lru_cache(maxsize=4096)
 def _cdr_string(text: str) -> bytes:
     """A string field: byte count and UTF-8 bytes with their NUL (rcl cuts a string at its first NUL)."""
@@ -44,9 +88,9 @@ def _cdr_string(text: str) -> bytes:
 
 
 def encode_tracks(stamp_sec: int, stamp_nanosec: int, frame_id: str, ids: np.ndarray, boxes_xyxy: np.ndarray,
-                  scores: np.ndarray, class_ids: list[str]) -> bytes:
-    """The serialised ``tracks`` Detection2DArray (see :func:`~deepsort_ros.ros.conversions.tracks_to_detection_array`
-    for its content), ready for ``Publisher.publish``.
+                  scores: np.ndarray, class_ids: Sequence[str]) -> bytes:
+    """The serialised ``tracks`` Detection2DArray (layout in the module docstring), ready for
+    ``Publisher.publish`` or a bag writer.
 
     Parameters
     ----------
@@ -57,8 +101,8 @@ def encode_tracks(stamp_sec: int, stamp_nanosec: int, frame_id: str, ids: np.nda
     boxes_xyxy : ndarray
         (M, 4) boxes in image pixels.
     scores : ndarray
-        (M,) detection scores.
-    class_ids : list of str
+        (M,) score of the detection each track last matched.
+    class_ids : sequence of str
         (M,) class name or index string per track.
     """
     boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
@@ -94,18 +138,6 @@ def encode_tracks(stamp_sec: int, stamp_nanosec: int, frame_id: str, ids: np.nda
     return bytes(out)
 
 
-class DecodedDetections(NamedTuple):
-    """What the node reads from a serialised Detection2DArray."""
-
-    stamp_sec: int
-    stamp_nanosec: int
-    frame_id: str
-    # (N, 5) float64 per detection: centre x, centre y, size x, size y, score of the first result (1 without).
-    values: np.ndarray
-    # (N,) class_id of each detection's first result ("" without).
-    class_ids: list[str]
-
-
 def _read_string(data: bytes, offset: int) -> tuple[str, int]:
     (length,) = _UINT32.unpack_from(data, offset)
     start = offset + 4
@@ -118,7 +150,7 @@ def _read_string(data: bytes, offset: int) -> tuple[str, int]:
 
 
 def _skip_string(data: bytes, offset: int) -> int:
-    """The offset after the string at ``offset`` (for strings the node does not read)."""
+    """The offset after the string at ``offset`` (for strings the codec does not read)."""
     (length,) = _UINT32.unpack_from(data, offset)
     end = offset + 4 + length
     if end > len(data):
@@ -126,24 +158,24 @@ def _skip_string(data: bytes, offset: int) -> int:
     return end
 
 
-def decode_detection_array(data: bytes) -> DecodedDetections | None:
-    """Read the header and each detection's box, score and class id from a serialised Detection2DArray.
+def decode_detection_array(data: bytes) -> DetectionArray:
+    """Read the header and each detection's box, first result (score, class id) and id.
 
-    Returns
-    -------
-    DecodedDetections or None
-        None when the bytes use another representation than XCDR1 little endian (read them with
-        ``rclpy.serialization.deserialize_message`` instead).
+    Reads any Detection2DArray (another detector's too: detections without results get score 1 and class
+    id ``""``, further results are skipped), not only the node's tracks.
 
     Raises
     ------
+    UnsupportedRepresentation
+        When the bytes use another representation than little-endian plain CDR.
     ValueError
         When the bytes are truncated or their counts do not fit the data.
     """
     if len(data) < 4:
         raise ValueError(f"serialised Detection2DArray of {len(data)} bytes is too short")
     if data[:2] != _CDR_LE_ID:
-        return None
+        raise UnsupportedRepresentation(f"serialised Detection2DArray has representation id 0x{data[:2].hex()}, "
+                                        f"not little-endian CDR (0x0001)")
     try:
         sec, nanosec = _STAMP.unpack_from(data, 4)
         frame_id, offset = _read_string(data, 12)
@@ -153,7 +185,7 @@ def decode_detection_array(data: bytes) -> DecodedDetections | None:
         if count > (len(data) - offset) // _MIN_DETECTION_BYTES:
             raise struct.error(f"{count} detections cannot fit in {len(data) - offset} bytes")
         values = np.empty((count, 5), dtype=np.float64)
-        class_ids = []
+        class_ids, ids = [], []
         for row in range(count):
             offset += -offset % 4
             offset = _skip_string(data, offset + 8)  # the detection's own header: stamp, frame_id
@@ -169,10 +201,10 @@ def decode_detection_array(data: bytes) -> DecodedDetections | None:
                 offset += 8 + _POSE_AND_COVARIANCE_BYTES
             offset += (4 - offset) % 8
             cx, cy, _, size_x, size_y = _BBOX.unpack_from(data, offset)
-            offset += _BBOX.size
-            offset = _skip_string(data, offset)  # id
+            detection_id, offset = _read_string(data, offset + _BBOX.size)
             values[row] = (cx, cy, size_x, size_y, score)
             class_ids.append(class_id)
+            ids.append(detection_id)
     except struct.error as error:
         raise ValueError(f"serialised Detection2DArray of {len(data)} bytes is malformed: {error}") from None
-    return DecodedDetections(sec, nanosec, frame_id, values, class_ids)
+    return DetectionArray(sec, nanosec, frame_id, values, class_ids, ids)
