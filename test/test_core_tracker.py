@@ -51,11 +51,11 @@ def test_reporting_tentative_tracks_on_request():
 def test_a_tentative_track_dies_on_its_first_miss():
     tracker = Tracker(config(n_init=3))
     step(tracker, [(100, 100)])
-    first_id = tracker.store.ids[0]
+    first_key = tracker.store.keys[0]
     step(tracker, [])
     assert len(tracker.store) == 0
     step(tracker, [(100, 100)])
-    assert tracker.store.ids[0] > first_id
+    assert tracker.store.keys[0] > first_key
 
 
 def test_a_confirmed_track_coasts_for_max_age_frames_then_dies():
@@ -311,7 +311,7 @@ def test_the_appearance_average_forgets_per_reference_frame():
         step(tracker, [(100, 100)], features=new[None], timestamp=1.0 / rate)
         weight = alpha ** (7.0 / rate)
         expected = weight * old + (1 - weight) * new
-        assert np.allclose(tracker.appearance.features[0, 0], expected / np.linalg.norm(expected), atol=1e-6)
+        assert np.allclose(tracker.appearance.features[0], expected / np.linalg.norm(expected), atol=1e-6)
 
 
 def test_the_iou_stage_takes_back_tracks_missed_for_the_same_time_at_any_camera_rate():
@@ -355,3 +355,74 @@ def test_a_rotating_camera_keeps_identities_with_the_general_kalman_form():
         step(tracker, [])
     step(tracker, [(100, 100)])                                 # ... and new ones start blockwise again
     assert tracker._blockwise
+
+
+# Track life over gaps and long coasting.
+def test_a_gap_longer_than_max_age_s_starts_new_tracks():
+    tracker = Tracker(config(n_init=1, max_age_s=1.0, report_coasting_frames=0))
+    for frame in range(5):
+        old = step(tracker, [(100 + 10 * frame, 100)], timestamp=frame * 0.1).ids.tolist()
+    # The input pauses for 3 s; the person stands where the old track was last seen, on its predicted path.
+    tracks = step(tracker, [(150, 100)], timestamp=3.4)
+    assert len(tracker.store) == 1 and tracker.store.hits.tolist() == [1]     # a fresh track ...
+    assert tracks.ids.tolist() != old and tracks.ids.tolist() == [old[0] + 1]  # ... with the next id
+    # A gap within max_age_s keeps the track.
+    step(tracker, [(150, 100)], timestamp=3.5)
+    assert step(tracker, [(152, 100)], timestamp=4.3).ids.tolist() == tracks.ids.tolist()
+
+
+def test_prediction_over_a_gap_is_capped_at_max_age_s():
+    tracker = Tracker(config(n_init=1, max_age_s=1.0, kalman_fps=10.0, report_coasting_frames=0))
+    for frame in range(5):
+        step(tracker, [(100 + 10 * frame, 100)], timestamp=frame * 0.1)
+    step(tracker, [], timestamp=0.5)
+    tracker.update(np.zeros((0, 4)), np.zeros(0), timestamp=1.39)   # within max_age_s of the last match
+    assert tracker.store.steps_since[0] <= 1.0 * 10.0 + 1e-6
+
+
+@pytest.mark.parametrize("state_space", ["xyah", "xywh"])
+def test_no_box_with_non_positive_size_after_1000_coasting_steps(state_space):
+    tracker = Tracker(config(n_init=1, state_space=state_space, max_age=100000, max_age_s=0.0,
+                             report_coasting_frames=100000, output_box="state"))
+    # A box shrinking fast (a person walking away) then lost.
+    for frame in range(6):
+        size = 100.0 - 12.0 * frame
+        tracker.update(np.array([box(300, 200, 0.4 * size, size)]), np.array([0.9]))
+    for _ in range(1000):
+        tracks = tracker.update(np.zeros((0, 4)), np.zeros(0))
+        assert len(tracks) == 1
+        sizes = tracks.boxes_xyxy[:, 2:] - tracks.boxes_xyxy[:, :2]
+        assert np.all(sizes > 0) and np.all(np.isfinite(tracks.boxes_xyxy))
+
+
+# Ids.
+def test_ids_are_dense_in_order_of_confirmation():
+    tracker = Tracker(config(n_init=3, report_coasting_frames=0))
+    # Flickering detections start tentative tracks that die unconfirmed; they must not use up ids.
+    for frame in range(4):
+        step(tracker, [(500 + 200 * frame, 400)])
+    # Person A appears first and confirms second: B is seen on three frames in a row before A is.
+    seen = {}
+    schedule = [["b"], ["a", "b"], ["b"], ["a", "b"], ["a", "b"], ["a", "b"]]
+    where = {"a": (100, 100), "b": (300, 100)}
+    for names in schedule:
+        tracks = step(tracker, [where[n] for n in names])
+        for tid, x in zip(tracks.ids.tolist(), tracks.boxes_xyxy[:, 0].tolist()):
+            seen.setdefault("a" if x < 200 else "b", tid)
+    assert seen == {"b": 1, "a": 2}
+
+
+def test_tentative_tracks_report_a_negative_placeholder_until_confirmed():
+    tracker = Tracker(config(n_init=2, report_tentative=True))
+    first = step(tracker, [(100, 100), (300, 100)])
+    assert (first.ids < 0).all() and len(set(first.ids.tolist())) == 2
+    assert sorted(step(tracker, [(100, 100), (300, 100)]).ids.tolist()) == [1, 2]
+
+
+def test_ids_continue_after_reset():
+    tracker = Tracker(config(n_init=2))
+    step(tracker, [(100, 100)])
+    assert step(tracker, [(100, 100)]).ids.tolist() == [1]
+    tracker.reset()
+    step(tracker, [(100, 100)])
+    assert step(tracker, [(100, 100)]).ids.tolist() == [2]

@@ -103,9 +103,17 @@ class Tracker:
         if features is not None and len(features) and known_dim is not None and features.shape[1] != known_dim:
             # Checked before any state changes, so a rejected frame leaves the tracker as it was.
             raise ValueError(f"features have dimension {features.shape[1]}, earlier frames had {known_dim}")
-        dt = self._step = self._advance_clock(timestamp)
+        dt = self._advance_clock(timestamp)
         self._note_classes(classes)
-        cfg, store, kalman = self.config, self.store, self.kalman
+        cfg, kalman = self.config, self.kalman
+        if timestamp is not None and cfg.max_age_s > 0:
+            # Tracks expire by elapsed time before matching: after a gap in the input (a paused bag, a camera
+            # dropout) longer than max_age_s no track comes back, however far its prediction went. Every
+            # surviving track was seen within max_age_s, so that also caps how far any track is predicted.
+            self._expire(timestamp)
+            dt = min(dt, round(cfg.max_age_s * cfg.kalman_fps, 6))
+        self._step = dt
+        store = self.store
         if len(store):
             store.mean, store.covariance = kalman.predict(store.mean, store.covariance, dt)
             store.steps_since += dt
@@ -141,10 +149,11 @@ class Tracker:
         return self._report()
 
     def reset(self) -> None:
-        """Forget every track and the clock; ids keep increasing."""
-        next_id = self.store.next_id
+        """Forget every track and the clock; ids continue where they were (the next confirmed track gets the
+        next id, never one used before)."""
+        next_id, next_key = self.store.next_id, self.store.next_key
         self.store = TrackStore()
-        self.store.next_id = next_id
+        self.store.next_id, self.store.next_key = next_id, next_key
         cfg = self.config
         self.appearance = AppearanceMemory(cfg.appearance_update, cfg.ema_alpha, cfg.gallery_budget)
         self._last_timestamp = None
@@ -164,7 +173,9 @@ class Tracker:
         if len(rows) and len(cols):
             cost = self._fused_cost(rows, cols, measurements, boxes, features, classes)
             if cfg.matching == "cascade":
-                r, c = matching_cascade(cost, _FINITE_COST, store.misses[rows])
+                # Age in steps missed before this frame (reference frames with timestamps), as everywhere else.
+                missed = np.rint(store.steps_since[rows] - self._step).astype(np.int64)
+                r, c = matching_cascade(cost, _FINITE_COST, missed)
             else:
                 r, c = min_cost_matching(cost, _FINITE_COST)
             det_track[cols[c]] = rows[r]
@@ -261,7 +272,17 @@ class Tracker:
         store.det_boxes[rows] = boxes
         store.last_seen[rows] = np.nan if timestamp is None else timestamp
         confirm = (store.states[rows] == _COASTING) | (store.hits[rows] >= cfg.n_init)
-        store.states[rows[confirm]] = _CONFIRMED
+        if _any(confirm):
+            store.confirm(rows[confirm])
+
+    def _expire(self, timestamp: float) -> None:
+        """Delete tracks last seen more than ``max_age_s`` before ``timestamp`` (tracks last seen in a frame
+        without a timestamp count frames instead, in :meth:`_age_unmatched`)."""
+        store = self.store
+        if len(store):
+            expired = timestamp - store.last_seen > self.config.max_age_s     # nan compares False
+            if _any(expired):
+                self._delete(expired)
 
     def _age_unmatched(self, missed, timestamp) -> None:
         """Count a miss for tracks ``missed`` (a mask over the store), demote or delete them."""
@@ -269,18 +290,19 @@ class Tracker:
         if not _any(missed):
             return
         store.misses += missed
+        expired = store.misses > cfg.max_age
         if timestamp is not None and cfg.max_age_s > 0:
-            # Tracks last seen in a frame without a timestamp fall back to counting frames.
-            expired = np.where(np.isnan(store.last_seen), store.misses > cfg.max_age,
-                               timestamp - store.last_seen > cfg.max_age_s)
-        else:
-            expired = store.misses > cfg.max_age
+            # Timestamped tracks expire by time (in _expire, before matching); the others count frames.
+            expired &= np.isnan(store.last_seen)
         dead = missed & ((store.states == _TENTATIVE) | expired)
         # Confirmed tracks start coasting; tentative ones are dead and go below.
         store.states[missed] = _COASTING
         if _any(dead):
-            store.keep(~dead)
-            self.appearance.keep(~dead)
+            self._delete(dead)
+
+    def _delete(self, dead) -> None:
+        self.store.keep(~dead)
+        self.appearance.keep(~dead)
 
     def _start_tracks(self, measurements, scores, classes, boxes, features, timestamp) -> None:
         mean, covariance = self.kalman.initiate(measurements)
@@ -288,7 +310,7 @@ class Tracker:
         self.store.append(mean, covariance, scores, classes, boxes, np.nan if timestamp is None else timestamp)
         self.appearance.append(features, len(measurements))
         if self.config.n_init <= 1:
-            self.store.states[first:] = _CONFIRMED
+            self.store.confirm(np.arange(first, len(self.store)))
 
     def _report(self) -> Tracks:
         store, cfg = self.store, self.config
@@ -305,7 +327,7 @@ class Tracker:
         if cfg.output_box == "detection":
             fresh = store.misses[shown] == 0
             boxes[fresh] = store.det_boxes[shown[fresh]]
-        return Tracks(ids=store.ids[shown], boxes_xyxy=boxes, scores=store.scores[shown],
+        return Tracks(ids=store.public_ids(shown), boxes_xyxy=boxes, scores=store.scores[shown],
                       classes=store.classes[shown], states=states[shown])
 
     # ------------------------------------------------------------------ input
