@@ -426,3 +426,16 @@ def test_ids_continue_after_reset():
     tracker.reset()
     step(tracker, [(100, 100)])
     assert step(tracker, [(100, 100)]).ids.tolist() == [2]
+
+
+def test_motion_alone_never_hands_a_lost_track_to_a_newcomer():
+    # A walks right and is lost; B appears 90 px from where A was last seen, without overlap. Only appearance
+    # could say B is A; on motion alone B must get its own track and id (the moving-camera sequences showed
+    # lost tracks hopping to newcomers while the newcomers' tentative tracks starved).
+    tracker = Tracker(config(n_init=2, report_coasting_frames=0))
+    for frame in range(8):
+        a_id = step(tracker, [(100 + 5 * frame, 200)], timestamp=frame / 7).ids.tolist()
+    for frame in range(8, 14):
+        step(tracker, [], timestamp=frame / 7)
+    ids = [step(tracker, [(225, 200 - 2 * k)], timestamp=(14 + k) / 7).ids.tolist() for k in range(4)]
+    assert ids[0] == [] and ids[1:] == [[a_id[0] + 1]] * 3

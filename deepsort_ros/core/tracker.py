@@ -225,15 +225,24 @@ class Tracker:
         mismatch = self._class_mismatch(rows, cols, classes)
         if mismatch is not None:
             forbidden |= mismatch
-        if cfg.motion_cost == "mahalanobis":
-            motion = squared_mahalanobis / cfg.gating_threshold
-        else:
-            motion = 1.0 - iou_matrix(measurement_to_xyxy(store.mean[rows], cfg.state_space), boxes[cols])
+        # Motion alone (no features this frame, or a track without any yet) may only join overlapping boxes:
+        # the Mahalanobis gate widens with every step a track coasts, and its distance shrinks with the
+        # uncertainty, so a lost track would gate, and win, a newcomer's detection across the image and hop
+        # from person to person while the newcomer's tentative track starves. Appearance is what may bridge
+        # a gap.
+        blind = None if features is None else self.appearance.counts[rows] == 0
+        iou_cost = None
+        if cfg.motion_cost == "iou" or blind is None or _any(blind):
+            iou_cost = 1.0 - iou_matrix(measurement_to_xyxy(store.mean[rows], cfg.state_space), boxes[cols])
+        motion = squared_mahalanobis / cfg.gating_threshold if cfg.motion_cost == "mahalanobis" else iou_cost
         if features is None:
+            forbidden |= iou_cost > cfg.max_iou_distance
             cost = motion
         else:
             appearance = self.appearance.distance(rows, features[cols])
             forbidden |= appearance > cfg.max_cosine_distance
+            if _any(blind):
+                forbidden[blind] |= iou_cost[blind] > cfg.max_iou_distance
             cost = cfg.appearance_weight * appearance + (1.0 - cfg.appearance_weight) * motion
         cost[forbidden] = np.inf
         return cost
