@@ -85,7 +85,8 @@ def write_sequence_with_frames(root):
 def run_eval(capsys, *argv):
     assert deepsort_eval.main([str(a) for a in argv] + ["--no-progress"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    return summary
+    (only,) = summary["sequences"].values()
+    return only
 
 
 def test_deepsort_eval_applies_the_appearance_backends_preset(tmp_path, capsys):
@@ -100,10 +101,12 @@ def test_deepsort_eval_applies_the_appearance_backends_preset(tmp_path, capsys):
     recorded = json.loads((tmp_path / "set" / "metrics.json").read_text())["tracker_config"]
     assert recorded == TrackerConfig.from_dict({**HISTOGRAM_PRESET, "appearance_weight": 0.9}).to_dict()
 
-    # A features file and motion alone bring no preset.
-    for name, argv in (("features", ["--features", seq / "det" / "features.npy"]), ("none", [])):
+    # A features file brings no preset; motion alone (no shipped features_*.npy here) brings its own.
+    for name, argv, preset in (("features", ["--features", seq / "det" / "features.npy"], {}),
+                               ("none", [], EMBEDDER_TRACKER_SETTINGS["none"])):
         run_eval(capsys, seq, *argv, "--out", tmp_path / name)
-        assert json.loads((tmp_path / name / "metrics.json").read_text())["tracker_config"] == TrackerConfig().to_dict()
+        recorded = json.loads((tmp_path / name / "metrics.json").read_text())["tracker_config"]
+        assert recorded == TrackerConfig.from_dict(dict(preset)).to_dict()
 
 
 def test_histogram_on_pets09_within_three_hota_points_of_mobilenetv2(mot_data, vtest_avi, capsys):
