@@ -439,3 +439,82 @@ def test_motion_alone_never_hands_a_lost_track_to_a_newcomer():
         step(tracker, [], timestamp=frame / 7)
     ids = [step(tracker, [(225, 200 - 2 * k)], timestamp=(14 + k) / 7).ids.tolist() for k in range(4)]
     assert ids[0] == [] and ids[1:] == [[a_id[0] + 1]] * 3
+
+
+# Each association option on a scene where it must behave differently from its alternative.
+def _unit(angle):
+    return np.array([[np.cos(angle), np.sin(angle), 0.0]])
+
+
+@pytest.mark.parametrize("matching, winner", [("global", "lost"), ("cascade", "recent")])
+def test_the_cascade_lets_recently_seen_tracks_choose_first(matching, winner):
+    # A (seen every frame) and B (lost for 3 frames) both gate a detection that looks more like B: the global
+    # assignment gives it to the cheaper pair (B), the cascade to the track seen more recently (A).
+    tracker = Tracker(config(n_init=1, matching=matching, max_cosine_distance=0.3, appearance_weight=0.9,
+                             report_coasting_frames=5, iou_stage_max_misses=0))
+    looks = {"recent": _unit(0.0), "lost": _unit(0.6)}
+    tracks = step(tracker, [(100, 100), (160, 100)], features=np.concatenate([looks["recent"], looks["lost"]]))
+    ids = dict(zip(("recent", "lost"), tracks.ids.tolist()))
+    for _ in range(3):
+        step(tracker, [(100, 100)], features=looks["recent"])
+    tracks = step(tracker, [(128, 100)], features=_unit(0.42))
+    matched = tracks.ids[tracks.states == TrackState.CONFIRMED].tolist()
+    assert matched == [ids[winner]]
+
+
+@pytest.mark.parametrize("mode, same", [("ema", False), ("gallery", True)])
+def test_the_gallery_remembers_an_earlier_look_the_average_forgot(mode, same):
+    # A person shows look X, then look Y for a while (a jacket taken off), is lost for two frames and comes
+    # back showing X: the gallery still holds X, the moving average has become Y.
+    tracker = Tracker(config(n_init=1, appearance_update=mode, gallery_budget=50, ema_alpha=0.5,
+                             max_cosine_distance=0.2, iou_stage_max_misses=0, report_coasting_frames=0))
+    x, y = np.eye(2, 4)[:1], np.eye(2, 4)[1:]
+    first = step(tracker, [(100, 100)], features=x).ids.tolist()
+    for look in [x] * 4 + [y] * 8:
+        step(tracker, [(100, 100)], features=look)
+    for _ in range(2):
+        step(tracker, [], features=np.zeros((0, 4)))
+    again = step(tracker, [(100, 100)], features=x).ids.tolist()
+    assert (again == first) == same
+
+
+@pytest.mark.parametrize("state_space, same", [("xyah", False), ("xywh", True)])
+def test_xywh_lets_a_wide_box_change_its_width_where_xyah_holds_the_aspect_ratio(state_space, same):
+    # A car (300 x 100 px) turns and its box widens by 20 % in one frame. xyah models the aspect ratio with
+    # a fixed small noise, so an aspect change of 0.6 fails the gate; xywh scales the width's noise with the
+    # width. (A strict IoU stage keeps it from rescuing the pair.)
+    tracker = Tracker(config(n_init=1, state_space=state_space, max_iou_distance=0.1, report_coasting_frames=0))
+    look = np.eye(1, 4)
+    for _ in range(4):
+        first = step(tracker, [(500, 200, 300, 100)], features=look).ids.tolist()
+    again = step(tracker, [(500, 200, 360, 100)], features=look).ids.tolist()
+    assert (again == first) == same
+
+
+@pytest.mark.parametrize("motion_cost, follows", [("mahalanobis", "shifted"), ("iou", "grown")])
+def test_motion_cost_picks_between_a_shifted_and_a_grown_box(motion_cost, follows):
+    # On motion alone one track meets two detections: the same box shifted 15 px and a box 30 % taller at
+    # the same centre. Overlap prefers the grown one; the Mahalanobis distance, whose size noise is as wide
+    # as its position noise, prefers the shifted one.
+    tracker = Tracker(config(n_init=1, motion_cost=motion_cost, report_coasting_frames=0))
+    for _ in range(3):
+        track_id = step(tracker, [(100, 100)]).ids.tolist()
+    candidates = {"shifted": box(115, 100), "grown": box(100, 100, 52, 130)}
+    tracks = tracker.update(np.array([candidates["shifted"], candidates["grown"]]), np.array([0.9, 0.9]))
+    kept = tracks.boxes_xyxy[tracks.ids == track_id[0]][0]
+    other = "grown" if follows == "shifted" else "shifted"
+    assert np.abs(kept - candidates[follows]).sum() < np.abs(kept - candidates[other]).sum()
+
+
+@pytest.mark.parametrize("scaled", [True, False])
+def test_confidence_scaled_noise_trusts_confident_detections_more(scaled):
+    moved = {}
+    for score in (0.55, 0.95):
+        tracker = Tracker(config(n_init=1, confidence_scaled_noise=scaled, output_box="state", high_score=0.5))
+        for _ in range(3):
+            tracker.update(np.array([box(100, 100)]), np.array([score]))
+        moved[score] = tracker.update(np.array([box(110, 100)]), np.array([score])).boxes_xyxy[0, 0] + 20 - 100
+    if scaled:
+        assert moved[0.95] > moved[0.55] + 1.0
+    else:
+        assert moved[0.95] == pytest.approx(moved[0.55])
