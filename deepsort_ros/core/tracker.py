@@ -138,7 +138,11 @@ class Tracker:
         matched_rows = det_track[matched]
         self._update_matched(matched_rows, measurements[matched], scores[matched], boxes[matched], timestamp)
         if features is not None and len(matched_rows):
-            learn = matched & self._unoccluded(boxes)
+            # Only confident detections teach appearance: a low-score match (stage 3) is often a partly
+            # occluded or misplaced box whose crop shows someone else. Measured on the three tuning sequences
+            # with features it makes no difference (mean HOTA 40.60 against 40.62 when they also teach), so
+            # the safer rule is kept.
+            learn = matched & high & self._unoccluded(boxes)
             # The average forgets ema_alpha per reference frame, however fast the camera runs.
             self.appearance.update(det_track[learn], features[learn], cfg.ema_alpha ** dt)
         self._age_unmatched(track_free, timestamp)
