@@ -14,6 +14,7 @@ from deepsort_ros.tools import eval as deepsort_eval
 from deepsort_ros.tools.synthetic_scene import SyntheticScene
 
 HISTOGRAM_PRESET = EMBEDDER_TRACKER_SETTINGS["histogram"]
+MOTION_ONLY_PRESET = EMBEDDER_TRACKER_SETTINGS["none"]
 MOTION_PRESET = DETECTOR_TRACKER_SETTINGS["motion"]
 FRAMES = 24
 
@@ -36,7 +37,8 @@ def test_detector_preset_goes_over_the_embedder_preset():
     assert all(combined[name] == value for name, value in HISTOGRAM_PRESET.items() if name not in MOTION_PRESET)
     assert tracker_preset("external", "histogram") == dict(HISTOGRAM_PRESET)
     assert tracker_preset(embedder_backend="histogram") == dict(HISTOGRAM_PRESET)
-    assert tracker_preset("motion", "none") == dict(MOTION_PRESET)
+    assert tracker_preset("motion", "none") == {**MOTION_ONLY_PRESET, **MOTION_PRESET}
+    assert tracker_preset(embedder_backend="none") == dict(MOTION_ONLY_PRESET)
     assert tracker_preset("ultralytics", "torch") == {} and tracker_preset() == {}
     # Unknown names add nothing here; the builders report them.
     assert tracker_preset("nope", "nope") == {}
@@ -47,9 +49,9 @@ def test_pipeline_from_config_applies_the_histogram_preset_under_given_settings(
     assert Pipeline.from_config(histogram).tracker.config == TrackerConfig.from_dict(dict(HISTOGRAM_PRESET))
     chosen = Pipeline.from_config({**histogram, "tracker": {"appearance_weight": 0.5, "n_init": 2}}).tracker.config
     assert TrackerConfig.from_dict({**HISTOGRAM_PRESET, "appearance_weight": 0.5, "n_init": 2}) == chosen
-    for reid in (None, {"backend": "none"}):
-        config = {"detector": {"backend": "external"}, **({"reid": reid} if reid else {})}
-        assert Pipeline.from_config(config).tracker.config == TrackerConfig()
+    assert Pipeline.from_config({"detector": {"backend": "external"}}).tracker.config == TrackerConfig()
+    motion_only = {"detector": {"backend": "external"}, "reid": {"backend": "none"}}
+    assert Pipeline.from_config(motion_only).tracker.config == TrackerConfig.from_dict(dict(MOTION_ONLY_PRESET))
 
 
 def test_node_tracker_specs_take_both_presets():

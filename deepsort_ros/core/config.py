@@ -116,7 +116,8 @@ class TrackerConfig:
         "state", "Box reported for a matched track: 'detection' (the matched detection) or 'state' (the "
         "Kalman estimate)", choices=("detection", "state"))
     report_tentative: bool = _setting(
-        False, "Also report tentative (not yet confirmed) tracks", choices=(True, False))
+        False, "Also report tentative (not yet confirmed) tracks; a tentative track has no id yet and reports a "
+        "negative placeholder, its own until it is confirmed and gets the next id (1, 2, 3 ...)", choices=(True, False))
     report_coasting_frames: int = _setting(
         2, "Report a confirmed track at its predicted box for up to this many frames (reference frames with "
         "timestamps) without a match",
