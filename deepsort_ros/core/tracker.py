@@ -78,7 +78,8 @@ class Tracker:
         timestamp : float, optional
             Seconds. The Kalman filter then advances by the elapsed time (``config.kalman_fps`` steps per
             second), so dropped frames and other camera rates predict as far as people really moved, and a
-            lost track dies after ``config.max_age_s`` seconds instead of ``config.max_age`` frames. The other
+            lost track dies after ``config.max_age_s`` seconds instead of ``config.max_age`` frames, checked
+            before matching: after a gap in the input longer than that, no old track is matched again. The other
             per-frame settings (``ema_alpha``, ``iou_stage_max_misses``, ``report_coasting_frames``) then
             count those steps too, so a 25 Hz camera tracks like a 7 Hz one instead of forgetting appearance
             and giving up on missed tracks 3.5 times sooner. ``n_init`` still counts matches: detections
