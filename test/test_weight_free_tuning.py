@@ -43,7 +43,8 @@ NODE_DEFAULT_PRESET = {**HISTOGRAM_PRESET, **MOTION_PRESET}  # motion detector, 
 
 def test_node_parameter_defaults_follow_the_detector_and_reid_backends():
     for detector, reid, expected in (("motion", "histogram", TrackerConfig.from_dict(NODE_DEFAULT_PRESET)),
-                                     ("motion", "none", TrackerConfig.from_dict({**MOTION_ONLY_PRESET, **MOTION_PRESET})),
+                                     ("motion", "none",
+                                      TrackerConfig.from_dict({**MOTION_ONLY_PRESET, **MOTION_PRESET})),
                                      ("external", "histogram", TrackerConfig.from_dict(dict(HISTOGRAM_PRESET))),
                                      ("external", "none", TrackerConfig.from_dict(dict(MOTION_ONLY_PRESET)))):
         defaults = {spec.name: spec.default for spec in all_parameter_specs(detector, reid)}
