@@ -57,7 +57,7 @@ def test_ema_memory_distance_and_update():
     distance = memory.distance(np.array([0, 1]), detections)
     assert np.allclose(distance, [[0.0, 1 - np.sqrt(0.5)], [1.0, 1 - np.sqrt(0.5)]])
     memory.update(np.array([0]), normalise_rows(np.array([[0.0, 1.0]])))
-    assert np.allclose(memory.features[0, 0], [np.sqrt(0.5), np.sqrt(0.5)])
+    assert np.allclose(memory.features[0], [np.sqrt(0.5), np.sqrt(0.5)])
 
 
 def test_gallery_memory_takes_the_nearest_stored_feature_within_budget():
@@ -81,3 +81,21 @@ def test_memory_without_features_is_uninformative_and_rejects_a_new_dimension():
         assert "dimension" in str(error)
     else:
         raise AssertionError("a feature of another dimension was accepted")
+
+
+def test_gallery_memory_grows_with_the_features_stored_and_follows_deletions():
+    memory = AppearanceMemory("gallery", budget=3)
+    rng = np.random.default_rng(0)
+    memory.append(None, 50)                                    # 50 tracks, nothing stored yet
+    assert memory.stored == 0 and memory.features.nbytes == 0
+    first = normalise_rows(rng.normal(size=(2, 64)))
+    memory.update(np.array([4, 7]), first)
+    assert memory.stored == 2 and memory.features.shape == (2, 64)
+    for _ in range(5):                                         # track 4 sees 5 more, keeps its newest 3
+        memory.update(np.array([4]), normalise_rows(rng.normal(size=(1, 64))))
+    assert memory.stored == 4 and memory.counts[4] == 3
+    keep = np.ones(50, dtype=bool)
+    keep[[0, 4]] = False                                       # track 7 becomes row 5
+    memory.keep(keep)
+    assert len(memory) == 48 and memory.stored == 1
+    assert np.allclose(memory.distance(np.array([5, 0]), first[1:]), [[0.0], [1.0]], atol=1e-6)

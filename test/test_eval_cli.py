@@ -40,12 +40,19 @@ def run_cli(capsys, *argv):
     return code, captured.out.strip().splitlines(), captured.err
 
 
+def only_sequence(line):
+    """The summary of the one sequence in a JSON summary line."""
+    summary = json.loads(line)
+    assert len(summary["sequences"]) == 1
+    return next(iter(summary["sequences"].values()))
+
+
 def test_perfect_detections_score_100(tmp_path, capsys):
     seq = write_sequence(tmp_path / "seq")
     code, lines, _ = run_cli(capsys, seq, "--config", "n_init=1", "--config", "output_box=detection",
                              "--no-progress")
     assert code == 0
-    summary = json.loads(lines[-1])
+    summary = only_sequence(lines[-1])
     for key in ("HOTA", "DetA", "AssA", "MOTA", "IDF1"):
         assert summary[key] == pytest.approx(100.0), key
     assert summary["IDSW"] == 0
@@ -56,7 +63,7 @@ def test_unreported_tentative_frames_cost_exactly_their_misses(tmp_path, capsys)
     seq = write_sequence(tmp_path / "seq")
     code, lines, _ = run_cli(capsys, seq, "--features", seq / "det" / "features.npy", "--config", "n_init=3",
                              "--config", "output_box=detection", "--no-progress")
-    summary = json.loads(lines[-1])
+    summary = only_sequence(lines[-1])
     found = PEOPLE * (FRAMES - 2)                             # the first 2 frames of each person are tentative
     assert code == 0 and summary["IDSW"] == 0
     assert summary["IDF1"] == pytest.approx(100 * 2 * found / (PEOPLE * FRAMES + found), abs=1e-3)
@@ -73,7 +80,7 @@ def test_out_writes_results_and_metrics(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["FP"] == 0 and metrics["gt_ids"] == PEOPLE - 1  # the ignored person is not a false positive
     assert metrics["tracker_config"]["n_init"] == 1
-    assert json.loads(lines[-1])["HOTA"] == metrics["HOTA"]
+    assert only_sequence(lines[-1])["HOTA"] == metrics["HOTA"]
 
 
 def test_plot_and_compare_write_pngs(tmp_path, capsys):
@@ -117,7 +124,7 @@ def test_module_runs_as_a_command(tmp_path):
     seq = write_sequence(tmp_path / "seq")
     done = subprocess.run([sys.executable, "-m", "deepsort_ros.tools.eval", str(seq), "--no-progress"],
                           capture_output=True, text=True, timeout=120, check=True)
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = only_sequence(done.stdout.strip().splitlines()[-1])
     assert set(deepsort_eval.SUMMARY_KEYS) <= set(summary) and "ms_per_frame" in summary
 
 
@@ -133,6 +140,38 @@ def test_pets09_with_shared_features_meets_the_targets(mot_data, capsys):
     seq = mot_data / "PETS09-S2L1"
     code, lines, _ = run_cli(capsys, seq, "--features", seq / "det" / "features_mobilenetv2_imagenet.npy",
                              "--no-progress")
-    summary = json.loads(lines[-1])
+    summary = only_sequence(lines[-1])
     assert code == 0
     assert summary["HOTA"] >= 46.0 and summary["IDF1"] >= 70.0 and summary["IDSW"] < 65
+
+
+def test_many_sequences_each_with_its_own_appearance_and_the_mean(tmp_path, capsys):
+    shipped = write_sequence(tmp_path / "a")
+    (shipped / "det" / "features.npy").rename(shipped / "det" / "features_test.npy")
+    (shipped / "seqinfo.ini").write_text((shipped / "seqinfo.ini").read_text().replace("name=synthetic", "name=A"))
+    motion = write_sequence(tmp_path / "b", ignored_person=2)
+    (motion / "det" / "features.npy").unlink()
+    (motion / "seqinfo.ini").write_text((motion / "seqinfo.ini").read_text().replace("name=synthetic", "name=B"))
+    code, lines, _ = run_cli(capsys, shipped, motion, "--config", "n_init=1", "--out", tmp_path / "out",
+                             "--no-progress")
+    assert code == 0
+    summary = json.loads(lines[-1])
+    assert set(summary["sequences"]) == {"A", "B"}
+    for key in (*deepsort_eval.SUMMARY_KEYS, "ms_per_frame"):
+        values = [summary["sequences"][name][key] for name in ("A", "B")]
+        assert summary["mean"][key] == pytest.approx(np.mean(values), abs=1e-3), key
+    # A row per sequence and the mean, each naming the appearance it ran with.
+    assert any(line.startswith("A ") and "features_test.npy" in line for line in lines)
+    assert any(line.startswith("B ") and line.rstrip().endswith("none") for line in lines)
+    assert any(line.startswith("mean ") for line in lines)
+    recorded = {name: json.loads((tmp_path / "out" / name / "metrics.json").read_text()) for name in ("A", "B")}
+    assert recorded["A"]["appearance"].endswith("features_test.npy") and recorded["B"]["appearance"] == "none"
+    # --appearance none runs every sequence on motion alone.
+    code, lines, _ = run_cli(capsys, shipped, "--appearance", "none", "--no-progress")
+    assert code == 0 and lines[-3].startswith("A ") and lines[-3].rstrip().endswith("none")
+
+
+def test_features_file_names_one_sequence(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq")
+    code, _, err = run_cli(capsys, seq, seq, "--features", seq / "det" / "features.npy", "--no-progress")
+    assert code == 2 and "one SEQ_DIR" in err

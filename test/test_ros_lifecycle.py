@@ -177,8 +177,6 @@ def test_max_age_s_set_at_run_time_changes_how_long_tracks_coast(managed):
     assert probe.set_parameter(name, "tracker.max_age_s", 2.9).successful
 
 
-@pytest.mark.xfail(strict=True, reason="deepsort_ros.core matches a track before expiring it for a gap longer "
-                   "than max_age_s (issue 13 part 8, fixed on the tracker-core branch: drop this mark there)")
 def test_a_replay_that_pauses_longer_than_max_age_s_starts_new_tracks(managed):
     reset(managed)
     before = [send(managed) for _ in range(5)][-1]

@@ -345,7 +345,7 @@ def test_detections_in_and_tracks_out_as_bytes(ros_context):
 
     node = node_module.TrackerNode(context=ros_context, parameter_overrides=[
         Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none"),
-        Parameter("tracker.n_init", value=1)])
+        Parameter("tracker.n_init", value=1), Parameter("tracker.high_score", value=0.5)])
     listener = rclpy.create_node("tracks_listener", context=ros_context)
     received = []
     listener.create_subscription(Detection2DArray, "tracks", received.append, 10)

@@ -19,10 +19,7 @@ from deepsort_ros.tools.mot import evaluate, read_mot_rows, write_results
 WEIGHT_FREE = {"detector": {"backend": "motion"}, "reid": {"backend": "histogram"}}
 MOTION_PRESET = DETECTOR_TRACKER_SETTINGS["motion"]
 HISTOGRAM_PRESET = EMBEDDER_TRACKER_SETTINGS["histogram"]
-
-
-def tracker_config_with_preset() -> TrackerConfig:
-    return TrackerConfig.from_dict(dict(MOTION_PRESET))
+MOTION_ONLY_PRESET = EMBEDDER_TRACKER_SETTINGS["none"]
 
 
 def test_motion_preset_changes_defaults_and_fills_only_unset_settings():
@@ -33,7 +30,8 @@ def test_motion_preset_changes_defaults_and_fills_only_unset_settings():
     assert Pipeline.from_config(WEIGHT_FREE).tracker.config == TrackerConfig.from_dict(
         {**HISTOGRAM_PRESET, **MOTION_PRESET})
     without_appearance = {"detector": {"backend": "motion"}, "reid": {"backend": "none"}}
-    assert Pipeline.from_config(without_appearance).tracker.config == tracker_config_with_preset()
+    assert Pipeline.from_config(without_appearance).tracker.config == TrackerConfig.from_dict(
+        {**MOTION_ONLY_PRESET, **MOTION_PRESET})
     chosen = Pipeline.from_config({**WEIGHT_FREE, "tracker": {"n_init": 5, "max_age": 7}}).tracker.config
     assert (chosen.n_init, chosen.max_age, chosen.high_score) == (5, 7, MOTION_PRESET["high_score"])
     external = Pipeline.from_config({"detector": {"backend": "external"}}).tracker.config
@@ -45,9 +43,10 @@ NODE_DEFAULT_PRESET = {**HISTOGRAM_PRESET, **MOTION_PRESET}  # motion detector, 
 
 def test_node_parameter_defaults_follow_the_detector_and_reid_backends():
     for detector, reid, expected in (("motion", "histogram", TrackerConfig.from_dict(NODE_DEFAULT_PRESET)),
-                                     ("motion", "none", tracker_config_with_preset()),
+                                     ("motion", "none",
+                                      TrackerConfig.from_dict({**MOTION_ONLY_PRESET, **MOTION_PRESET})),
                                      ("external", "histogram", TrackerConfig.from_dict(dict(HISTOGRAM_PRESET))),
-                                     ("external", "none", TrackerConfig())):
+                                     ("external", "none", TrackerConfig.from_dict(dict(MOTION_ONLY_PRESET)))):
         defaults = {spec.name: spec.default for spec in all_parameter_specs(detector, reid)}
         config = pipeline_config({**defaults, "detector.backend": detector, "reid.backend": reid})
         assert TrackerConfig.from_dict(config["tracker"]) == expected
@@ -70,7 +69,8 @@ def test_running_node_declares_and_uses_the_preset():
                                     ([Parameter("tracker.n_init", value=6)],
                                      TrackerConfig.from_dict({**NODE_DEFAULT_PRESET, "n_init": 6})),
                                     ([external], TrackerConfig.from_dict(dict(HISTOGRAM_PRESET))),
-                                    ([external, Parameter("reid.backend", value="none")], TrackerConfig())):
+                                    ([external, Parameter("reid.backend", value="none")],
+                                     TrackerConfig.from_dict(dict(MOTION_ONLY_PRESET)))):
             node = TrackerNode(context=context, parameter_overrides=overrides)
             nodes.append(node)
             assert node.pipeline.tracker.config == expected

@@ -28,8 +28,11 @@ def _setting(default: Any, description: str, *, range: tuple | None = None, choi
 class TrackerConfig:
     """Settings of :class:`deepsort_ros.core.Tracker`.
 
-    The defaults are the best settings measured on PETS09-S2L1 (MOT15) with the shared Faster R-CNN
-    detections and MobileNetV2 appearance features; TUD-Stadtmitte and TUD-Campus were held out.
+    The defaults are the best settings measured, by mean HOTA, over six MOT15 tuning sequences (PETS09-S2L1,
+    Venice-2, ADL-Rundle-6 with the shared MobileNetV2 appearance features; ETH-Bahnhof, ETH-Pedcross2,
+    KITTI-13 by motion alone with the motion-only preset, ``perception.tracker_preset(embedder_backend=
+    "none")``) at 7 to 30 fps with static and moving cameras, all with the shared Faster R-CNN detections;
+    TUD-Stadtmitte and TUD-Campus were held out.
     """
 
     # Kalman filter.
@@ -39,14 +42,14 @@ class TrackerConfig:
     std_weight_position: float = _setting(
         0.125, "Position process noise, as a fraction of the box size per step", range=(1e-4, 1.0), build_time=True)
     std_weight_velocity: float = _setting(
-        0.008, "Velocity process noise, as a fraction of the box size per step", range=(1e-5, 1.0), build_time=True)
+        0.016, "Velocity process noise, as a fraction of the box size per step", range=(1e-5, 1.0), build_time=True)
     std_weight_measurement: float = _setting(
         0.125, "Detection box noise, as a fraction of the box size", range=(1e-4, 1.0), build_time=True)
     kalman_fps: float = _setting(
         7.0, "With timestamps every per-frame quantity is taken per reference frame of 1 / kalman_fps seconds: "
         "the Kalman filter takes (elapsed seconds x kalman_fps) steps, the appearance average forgets "
         "ema_alpha per step, and iou_stage_max_misses and report_coasting_frames count steps, so a camera at "
-        "any rate tracks alike (tuned on a 7 Hz sequence); n_init still counts matches", range=(0.1, 1000.0))
+        "any rate tracks alike (checked at 7 to 30 fps); n_init still counts matches", range=(0.1, 1000.0))
     confidence_scaled_noise: bool = _setting(
         True, "Scale each measurement's noise by (1 - detection score) (NSA Kalman)", choices=(True, False), build_time=True)
 
@@ -78,9 +81,10 @@ class TrackerConfig:
         9.4877, "Motion gate on the squared Mahalanobis distance (chi-square 95% with 4 dof = 9.4877)",
         range=(0.1, 1000.0))
     max_iou_distance: float = _setting(
-        0.8, "IoU stage gate: pairs with 1 - IoU above this never match", range=(0.0, 1.0))
+        0.7, "IoU gate: pairs with 1 - IoU above this never match in the IoU stage, nor on motion alone (no "
+        "appearance) in the first stage", range=(0.0, 1.0))
     iou_stage_max_misses: int = _setting(
-        3, "Confirmed tracks unmatched for at most this many frames (reference frames with timestamps) before "
+        5, "Confirmed tracks unmatched for at most this many frames (reference frames with timestamps) before "
         "this one also enter the IoU stage",
         range=(0, 1000))
 
@@ -88,7 +92,8 @@ class TrackerConfig:
     min_score: float = _setting(
         0.1, "Detections scoring below this are ignored", range=(0.0, 1.0))
     high_score: float = _setting(
-        0.6, "Detections scoring below this only join the low-score stage and never start tracks",
+        0.8, "Detections scoring below this only join the low-score stage: they never start tracks nor teach a "
+        "track's appearance",
         range=(0.0, 1.0))
     low_score_stage: bool = _setting(
         True, "Match low-score detections to the still unmatched confirmed tracks by IoU (ByteTrack)",
@@ -111,7 +116,8 @@ class TrackerConfig:
         "state", "Box reported for a matched track: 'detection' (the matched detection) or 'state' (the "
         "Kalman estimate)", choices=("detection", "state"))
     report_tentative: bool = _setting(
-        False, "Also report tentative (not yet confirmed) tracks", choices=(True, False))
+        False, "Also report tentative (not yet confirmed) tracks; a tentative track has no id yet and reports a "
+        "negative placeholder, its own until it is confirmed and gets the next id (1, 2, 3 ...)", choices=(True, False))
     report_coasting_frames: int = _setting(
         2, "Report a confirmed track at its predicted box for up to this many frames (reference frames with "
         "timestamps) without a match",

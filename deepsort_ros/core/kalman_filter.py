@@ -85,6 +85,9 @@ class KalmanFilter:
             self._pos_scale, self._pos_const = np.full(4, position), np.zeros(4)
             self._vel_scale, self._vel_const = np.full(4, velocity), np.zeros(4)
             self._meas_scale, self._meas_const = np.full(4, measurement), np.zeros(4)
+        # Smallest size values a state may hold (aspect ratio and height, or width and height): long coasting
+        # with a shrinking box would otherwise reach zero or negative sizes.
+        self._min_size = np.array([1e-2, 1.0]) if state_space == "xyah" else np.array([1.0, 1.0])
         # Process noise of all 8 state entries in one expression: (2, 4) rows for positions and velocities.
         self._process_scale = np.stack([self._pos_scale, self._vel_scale])
         self._process_const = np.stack([self._pos_const, self._vel_const])
@@ -93,6 +96,16 @@ class KalmanFilter:
         """(N, 4) box size each deviation scales with, or (N, 1) when that is the height for all, taken from
         states or measurements."""
         return values[:, self._size_columns]
+
+    def _clamp_sizes(self, mean: np.ndarray) -> np.ndarray:
+        """Raise sizes below the minimum to it and stop them shrinking further (in place; returns ``mean``)."""
+        size = mean[:, 2:4]
+        small = size < self._min_size
+        if np.count_nonzero(small):
+            np.maximum(size, self._min_size, out=size)
+            velocity = mean[:, 6:8]
+            velocity[small] = np.maximum(velocity[small], 0.0)
+        return mean
 
     def initiate(self, measurements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New states from (N, 4) measurements: zero velocity, wide velocity uncertainty.
@@ -119,7 +132,7 @@ class KalmanFilter:
             self._transition[:4, 4:] = dt * np.eye(4)
             self._transition_dt = dt
         transition = self._transition
-        mean = mean @ transition.T
+        mean = self._clamp_sizes(mean @ transition.T)
         std = (self._process_scale * self._sizes(mean)[:, None, :] + self._process_const).reshape(len(mean), 8)
         covariance = np.matmul(np.matmul(transition, covariance), transition.T)      # a new C-contiguous array
         _diagonal(covariance)[...] += dt * (std * std)
@@ -157,7 +170,7 @@ class KalmanFilter:
             _, innovation_cov = self.project(mean, covariance, scores)
             gain = np.linalg.solve(innovation_cov, cross.transpose(0, 2, 1)).transpose(0, 2, 1)
         innovation = measurements - mean[:, :4]
-        new_mean = mean + np.matmul(gain, innovation[:, :, None])[:, :, 0]
+        new_mean = self._clamp_sizes(mean + np.matmul(gain, innovation[:, :, None])[:, :, 0])
         new_covariance = covariance - np.matmul(gain, cross.transpose(0, 2, 1))
         return new_mean, new_covariance
 

@@ -53,7 +53,9 @@ def matching_cascade(cost: np.ndarray, max_cost: float, track_ages: np.ndarray) 
         Gated costs of every track against every detection.
     max_cost : float
     track_ages : (M,) int
-        Frames since each track was last matched; one assignment per distinct age, youngest first.
+        Steps each track has missed since its last match (the tracker's one unit of time: frames, or
+        reference frames of 1 / kalman_fps seconds with timestamps); one assignment per distinct age,
+        youngest first.
 
     Returns
     -------

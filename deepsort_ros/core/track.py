@@ -16,13 +16,18 @@ class TrackState(IntEnum):
     COASTING = 3
 
 
+
+
 @dataclass(frozen=True)
 class Tracks:
     """Tracks reported for one frame, one row per track.
 
     Attributes
     ----------
-    ids : (M,) int64, increasing over a tracker's life, never reused
+    ids : (M,) int64. A confirmed track's id is drawn when it is confirmed: 1, 2, 3 ... in order of
+        confirmation, never reused within a tracker's life (not even after :meth:`Tracker.reset`). A tentative
+        track (reported only with ``report_tentative``) has no id yet and carries a negative placeholder,
+        distinct per tentative track and stable until it is confirmed (then it gets the next positive id).
     boxes_xyxy : (M, 4) float64, image pixels
     scores : (M,) float64, score of the detection last matched
     classes : (M,) int64
@@ -48,7 +53,8 @@ class TrackStore:
     """All live tracks as parallel arrays (row i of every array is one track)."""
 
     def __init__(self) -> None:
-        self.ids = np.zeros(0, np.int64)
+        self.keys = np.zeros(0, np.int64)             # internal, unique per track, given at birth
+        self.ids = np.zeros(0, np.int64)              # public: 0 until confirmed, then 1, 2, 3 ...
         self.mean = np.zeros((0, 8))
         self.covariance = np.zeros((0, 8, 8))
         self.states = np.zeros(0, np.int8)
@@ -59,6 +65,7 @@ class TrackStore:
         self.classes = np.zeros(0, np.int64)
         self.det_boxes = np.zeros((0, 4))             # last matched detection box, xyxy
         self.steps_since = np.zeros(0)                # Kalman steps predicted since the last match
+        self.next_key = 1
         self.next_id = 1
 
     def __len__(self) -> int:
@@ -66,10 +73,11 @@ class TrackStore:
 
     def append(self, mean: np.ndarray, covariance: np.ndarray, scores: np.ndarray, classes: np.ndarray,
                boxes_xyxy: np.ndarray, timestamp: float) -> None:
-        """Start tentative tracks with fresh ids."""
+        """Start tentative tracks with fresh keys and no public id yet."""
         count = len(mean)
-        self.ids = np.concatenate([self.ids, np.arange(self.next_id, self.next_id + count, dtype=np.int64)])
-        self.next_id += count
+        self.keys = np.concatenate([self.keys, np.arange(self.next_key, self.next_key + count, dtype=np.int64)])
+        self.next_key += count
+        self.ids = np.concatenate([self.ids, np.zeros(count, np.int64)])
         self.mean = np.concatenate([self.mean, mean])
         self.covariance = np.concatenate([self.covariance, covariance])
         self.states = np.concatenate([self.states, np.full(count, TrackState.TENTATIVE, np.int8)])
@@ -81,8 +89,22 @@ class TrackStore:
         self.det_boxes = np.concatenate([self.det_boxes, boxes_xyxy])
         self.steps_since = np.concatenate([self.steps_since, np.zeros(count)])
 
+    def confirm(self, rows: np.ndarray) -> None:
+        """Confirm tracks ``rows``; those without a public id get the next ones, in row order (the order the
+        tracks were born)."""
+        self.states[rows] = TrackState.CONFIRMED
+        new = rows[self.ids[rows] == 0]
+        if len(new):
+            self.ids[new] = np.arange(self.next_id, self.next_id + len(new), dtype=np.int64)
+            self.next_id += len(new)
+
+    def public_ids(self, rows: np.ndarray) -> np.ndarray:
+        """Ids to report for tracks ``rows``: the public id, or minus the key while a track has none."""
+        ids = self.ids[rows]
+        return np.where(ids > 0, ids, -self.keys[rows])
+
     def keep(self, mask: np.ndarray) -> None:
         """Delete the tracks where ``mask`` is False."""
-        for name in ("ids", "mean", "covariance", "states", "hits", "misses", "last_seen", "scores", "classes",
+        for name in ("keys", "ids", "mean", "covariance", "states", "hits", "misses", "last_seen", "scores", "classes",
                      "det_boxes", "steps_since"):
             setattr(self, name, getattr(self, name)[mask])

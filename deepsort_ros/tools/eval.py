@@ -1,17 +1,22 @@
-"""``deepsort-eval``: run the tracker on a MOTChallenge sequence and score it with TrackEval.
+"""``deepsort-eval``: run the tracker on MOTChallenge sequences and score them with TrackEval.
 
 Usage::
 
-    deepsort-eval SEQ_DIR [--frames VIDEO_OR_IMAGE_DIR] [--features NPY | --appearance BACKEND]
+    deepsort-eval SEQ_DIR [SEQ_DIR ...] [--features NPY | --appearance BACKEND] [--frames VIDEO_OR_IMAGE_DIR]
                   [--config KEY=VALUE ...] [--out DIR] [--plot]
     deepsort-eval --compare RUN1.json RUN2.json ... --out DIR
 
-The last line on stdout is one JSON object with HOTA, DetA, AssA, MOTA, IDF1 (percent), IDSW and
-ms_per_frame (median tracker-only time per frame). Tracker settings not given with ``--config`` take the
-appearance backend's preset (``perception.tracker_preset``; the histogram embedder has one), then the
-TrackerConfig defaults; a ``--features`` file brings no preset. ``--out`` also writes ``results.txt`` (MOT
-format) and ``metrics.json``; ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png`` from
-several ``metrics.json`` files.
+Each sequence runs as a user would run it: with the appearance features shipped beside its detections
+(``det/features_*.npy``) when it has them, by motion alone when it has none; ``--features NPY`` (one
+sequence) or ``--appearance BACKEND`` (features computed from the frames; ``none``: motion only everywhere)
+choose instead. Tracker settings not given with ``--config`` take the appearance's preset
+(``perception.tracker_preset``: motion alone and the histogram embedder have one), then the TrackerConfig
+defaults; a features file brings no preset (the defaults are tuned for learned features). stdout gets one
+row per sequence, their mean, and as its last line one JSON object ``{"sequences": {NAME: {HOTA, DetA, AssA,
+MOTA, IDF1, IDSW, ms_per_frame}}, "mean": {...}}`` (percent; IDSW a count; ms_per_frame the median
+tracker-only time per frame). ``--out`` also writes ``results.txt`` (MOT format) and ``metrics.json`` (into
+``DIR/NAME/`` with several sequences); ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png``
+from several ``metrics.json`` files.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ from deepsort_ros.tools import mot
 from deepsort_ros.tools.overrides import parse_overrides
 
 SUMMARY_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
+# Appearance features shipped beside a sequence's detections, one row per det.txt row.
+SHIPPED_FEATURES = "features_*.npy"
 
 
 def iter_frames(source: str | Path):
@@ -79,6 +86,16 @@ def appearance_tracker_preset(spec: str) -> dict:
     from deepsort_ros.perception import parse_backend_spec, tracker_preset
 
     return tracker_preset(embedder_backend=parse_backend_spec(spec)["backend"])
+
+
+def shipped_features(seq_dir: Path) -> Path | None:
+    """The sequence's ``det/features_*.npy``, or None when it has none; several raise ValueError (which one
+    is meant must be said with --features)."""
+    found = sorted((seq_dir / "det").glob(SHIPPED_FEATURES))
+    if len(found) > 1:
+        raise ValueError(f"{seq_dir / 'det'} holds several feature files {[p.name for p in found]}: choose one "
+                         "with --features")
+    return found[0] if found else None
 
 
 def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarray | None = None,
@@ -159,23 +176,28 @@ def evaluate_sequence(seq_dir: str | Path, config: TrackerConfig, features=None,
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepsort-eval",
-        description="Run the tracker on a MOTChallenge sequence and score it with TrackEval (HOTA, CLEAR, "
+        description="Run the tracker on MOTChallenge sequences and score them with TrackEval (HOTA, CLEAR, "
                     "Identity); people marked consider=0 and tracker boxes on them (IoU >= 0.5) are not scored. "
-                    "The last stdout line is a JSON summary.",
-        epilog="Example: deepsort-eval data/mot/PETS09-S2L1 --features "
-               "data/mot/PETS09-S2L1/det/features_mobilenetv2_imagenet.npy --out out/pets --plot")
-    parser.add_argument("seq_dir", nargs="?", metavar="SEQ_DIR", help="MOT sequence folder (seqinfo.ini, gt/gt.txt, det/det.txt)")
-    parser.add_argument("--frames", metavar="VIDEO_OR_IMAGE_DIR", help="video file or image folder of the sequence (frame i = MOT frame i); "
-                                         "default: the sequence's image folder or its only video/*")
+                    "Each sequence uses its det/features_*.npy appearance when it has one, motion alone when "
+                    "not. Prints a row per sequence and the mean; the last stdout line is a JSON summary.",
+        epilog="Example: deepsort-eval data/mot/PETS09-S2L1 data/mot/ETH-Bahnhof --out out/eval --plot")
+    parser.add_argument("seq_dirs", nargs="*", metavar="SEQ_DIR",
+                        help="MOT sequence folders (seqinfo.ini, gt/gt.txt, det/det.txt)")
+    parser.add_argument("--frames", metavar="VIDEO_OR_IMAGE_DIR",
+                        help="video file or image folder of the sequence for --appearance (frame i = MOT frame "
+                             "i; one SEQ_DIR only); default: each sequence's image folder or its only video/*")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--features", metavar="NPY", help=".npy appearance features, one row per det.txt row")
-    source.add_argument("--appearance", default="none", metavar="BACKEND",
-                        help="appearance backend computed from the frames: none (default, motion only), "
-                             "histogram, torch:PATH_OR_ARCH, onnx:PATH; a backend's tracker preset fills the "
-                             "settings --config leaves unset")
+    source.add_argument("--features", metavar="NPY",
+                        help=".npy appearance features, one row per det.txt row (one SEQ_DIR only); default: "
+                             "the sequence's det/features_*.npy when present")
+    source.add_argument("--appearance", metavar="BACKEND",
+                        help="appearance computed from the frames instead: none (motion only), histogram, "
+                             "torch:PATH_OR_ARCH, onnx:PATH; a backend's tracker preset fills the settings "
+                             "--config leaves unset")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker setting override (repeatable), e.g. --config max_age=60")
-    parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots")
+    parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots "
+                                                     "(DIR/NAME/ per sequence when there are several)")
     parser.add_argument("--plot", action="store_true", help="also write timeline.png to --out")
     parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
                         help="instead of tracking: bar chart of several metrics.json files into --out")
@@ -205,41 +227,90 @@ def _compare(args) -> dict:
                                                 for label, m in runs.items()}}
 
 
-def _evaluate(args) -> dict:
-    if not args.seq_dir:
-        raise ValueError("SEQ_DIR is required (or use --compare)")
-    if args.plot and not args.out:
-        raise ValueError("--plot needs --out DIR")
-    seq_dir = Path(args.seq_dir)
+def sequence_appearance(seq_dir: Path, features: str | None, appearance: str | None) -> tuple[str, dict]:
+    """How a sequence is tracked: ``(source, preset)`` with source ``features:PATH`` or a backend spec (``none``
+    for motion alone), and the tracker settings that source brings."""
+    if features:
+        return f"features:{features}", {}
+    if appearance is None:
+        shipped = shipped_features(seq_dir)
+        if shipped is not None:
+            return f"features:{shipped}", {}
+        appearance = "none"
+    return appearance, appearance_tracker_preset(appearance)
+
+
+def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict:
+    """Track and score one sequence as the arguments say; writes its files under ``out``; returns its
+    summary and the appearance used."""
     info = mot.read_seqinfo(seq_dir)
-    preset = {} if args.features else appearance_tracker_preset(args.appearance)
-    config = TrackerConfig.from_dict({**preset, **parse_overrides(args.config)})
+    source, preset = sequence_appearance(seq_dir, args.features, args.appearance)
+    config = TrackerConfig.from_dict({**preset, **overrides})
     features = embedder = frames = None
-    if args.features:
-        features = mot.load_features(args.features, len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
-    elif args.appearance != "none":
-        embedder = build_appearance(args.appearance)
+    if source.startswith("features:"):
+        features = mot.load_features(source[len("features:"):], len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
+    elif source != "none":
+        embedder = build_appearance(source)
         frames = Path(args.frames) if args.frames else find_frames(seq_dir, info)
     metrics, results = evaluate_sequence(seq_dir, config, features, embedder, frames,
                                          progress=not args.no_progress)
-    summary = {"sequence": info.name, **{k: metrics[k] for k in SUMMARY_KEYS},
-               "ms_per_frame": metrics["ms_per_frame"]}
-    if args.out:
-        out = Path(args.out)
+    summary = {**{k: metrics[k] for k in SUMMARY_KEYS}, "ms_per_frame": metrics["ms_per_frame"]}
+    if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         mot.write_results(out / "results.txt", results.frames, results.ids, results.boxes_xyxy, results.scores)
-        appearance = f"features:{args.features}" if args.features else args.appearance
-        record = {"name": out.name, "sequence": info.name, "appearance": appearance, **metrics,
+        record = {"name": out.name, "sequence": info.name, "appearance": source, **metrics,
                   "tracker_config": config.to_dict()}
         (out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
         if args.plot:
             from deepsort_ros.tools.eval_plots import plot_timeline
 
             gt = mot.read_mot_rows(seq_dir / "gt" / "gt.txt")
-            summary["timeline"] = str(plot_timeline(gt, results, info.seq_length, out / "timeline.png",
-                                                    title=f"{info.name}: HOTA {metrics['HOTA']:.1f}, "
-                                                          f"IDF1 {metrics['IDF1']:.1f}, IDSW {metrics['IDSW']}"))
-    return summary
+            plot_timeline(gt, results, info.seq_length, out / "timeline.png",
+                          title=f"{info.name}: HOTA {metrics['HOTA']:.1f}, IDF1 {metrics['IDF1']:.1f}, "
+                                f"IDSW {metrics['IDSW']}")
+    return {"name": info.name, "appearance": source, "summary": summary}
+
+
+def mean_summary(summaries: list[dict]) -> dict:
+    """Mean of every summary field over sequences (each sequence weighs the same)."""
+    return {key: round(float(np.mean([s[key] for s in summaries])), 3) for key in (*SUMMARY_KEYS, "ms_per_frame")}
+
+
+def format_table(rows: dict, mean: dict, appearance: dict) -> str:
+    """The per-sequence rows and the mean as an aligned text table."""
+    keys = (*SUMMARY_KEYS, "ms_per_frame")
+    width = max([len(name) for name in rows] + [4])
+    lines = [f"{'sequence':<{width}}  " + "  ".join(f"{k:>12}" for k in keys) + "  appearance"]
+    for name, summary in (*rows.items(), ("mean", mean)):
+        cells = "  ".join(f"{summary[k]:>12}" if k == "IDSW" and name != "mean" else f"{summary[k]:>12.3f}"
+                          for k in keys)
+        source = appearance.get(name, "")
+        if source.startswith("features:"):
+            source = f"features:{Path(source[len('features:'):]).name}"
+        lines.append(f"{name:<{width}}  {cells}  {source}".rstrip())
+    return "\n".join(lines)
+
+
+def _evaluate(args) -> dict:
+    if not args.seq_dirs:
+        raise ValueError("SEQ_DIR is required (or use --compare)")
+    if args.plot and not args.out:
+        raise ValueError("--plot needs --out DIR")
+    seq_dirs = [Path(d) for d in args.seq_dirs]
+    if len(seq_dirs) > 1 and (args.features or args.frames):
+        raise ValueError("--features and --frames name one sequence's files: give one SEQ_DIR with them")
+    overrides = parse_overrides(args.config)
+    rows, appearance = {}, {}
+    for seq_dir in seq_dirs:
+        name = mot.read_seqinfo(seq_dir).name
+        if name in rows:
+            raise ValueError(f"sequence {name} is given twice")
+        out = None if not args.out else Path(args.out) / name if len(seq_dirs) > 1 else Path(args.out)
+        done = evaluate_one(seq_dir, args, overrides, out)
+        rows[name], appearance[name] = done["summary"], done["appearance"]
+    mean = mean_summary(list(rows.values()))
+    print(format_table(rows, mean, appearance))
+    return {"sequences": rows, "mean": mean}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,8 +52,8 @@ def synthetic_crowd(num_objects: int, feature_dim: int, frames: int, seed: int =
                     height: float = 1080.0, miss_rate: float = 0.05):
     """Yield ``(boxes_xyxy, scores, features)`` per frame for people walking straight across an image.
 
-    Each object keeps a fixed appearance vector (plus noise) and is missed now and then, so tracks coast,
-    re-match and are born as in real scenes.
+    Each object keeps a fixed appearance vector (plus noise), is missed now and then and sometimes detected
+    with a low score, so tracks coast, re-match, take the low-score stage and are born as in real scenes.
     """
     rng = np.random.default_rng(seed)
     heights = rng.uniform(40.0, 160.0, num_objects)
@@ -66,7 +66,10 @@ def synthetic_crowd(num_objects: int, feature_dim: int, frames: int, seed: int =
         seen = rng.random(num_objects) > miss_rate
         jitter = rng.normal(0.0, 1.0, (num_objects, 2))
         boxes = np.concatenate([centres - sizes / 2 + jitter, centres + sizes / 2 + jitter], axis=1)[seen]
-        scores = rng.uniform(0.5, 1.0, num_objects)[seen]
+        # Mostly confident detections, as a CNN detector gives visible people, and a tenth doubtful ones for
+        # the low-score stage.
+        doubtful = rng.random(num_objects) < 0.1
+        scores = np.where(doubtful, rng.uniform(0.5, 0.8, num_objects), rng.uniform(0.85, 1.0, num_objects))[seen]
         features = identities[seen] + 0.3 * rng.normal(size=(int(seen.sum()), feature_dim)).astype(np.float32)
         yield boxes, scores, features
 
