@@ -82,7 +82,7 @@ def appearance_tracker_preset(spec: str) -> dict:
 
 
 def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarray | None = None,
-                 embedder=None, frames: str | Path | None = None, progress: bool = True):
+                 embedder=None, frames: str | Path | None = None, progress: bool = True, on_frame=None):
     """Track a MOT sequence's detections, timestamping frames from ``seqinfo.ini``'s frame rate as a
     camera driver would.
 
@@ -99,6 +99,9 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         Video or image folder, frame i = MOT frame i; required with ``embedder``.
     progress : bool
         Show a tqdm bar on stderr.
+    on_frame : callable, optional
+        Called as ``on_frame(frame_number, timestamp_s, tracks)`` after each frame is tracked (e.g.
+        :class:`deepsort_ros.tools.spatial_eval.MetricRecorder`).
 
     Returns
     -------
@@ -136,6 +139,8 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         began = time.perf_counter()
         tracks = tracker.update(boxes, scores, frame_features, timestamp=(frame - 1) / info.frame_rate)
         times_ms[frame - 1] = (time.perf_counter() - began) * 1e3
+        if on_frame is not None:
+            on_frame(frame, (frame - 1) / info.frame_rate, tracks)
         rows.append((np.full(len(tracks), frame), tracks.ids, tracks.boxes_xyxy, tracks.scores))
     frames_col = np.concatenate([r[0] for r in rows]).astype(np.int64)
     results = mot.MotRows(frames=frames_col, ids=np.concatenate([r[1] for r in rows]),
@@ -145,11 +150,11 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
 
 
 def evaluate_sequence(seq_dir: str | Path, config: TrackerConfig, features=None, embedder=None, frames=None,
-                      progress: bool = True) -> tuple[dict, mot.MotRows]:
+                      progress: bool = True, on_frame=None) -> tuple[dict, mot.MotRows]:
     """Track and score one sequence; returns (metrics with ``ms_per_frame``, results)."""
     seq_dir = Path(seq_dir)
     info = mot.read_seqinfo(seq_dir)
-    results, times_ms = run_sequence(seq_dir, config, features, embedder, frames, progress)
+    results, times_ms = run_sequence(seq_dir, config, features, embedder, frames, progress, on_frame)
     metrics = mot.evaluate(mot.read_mot_rows(seq_dir / "gt" / "gt.txt"), results, info.seq_length, info.name)
     metrics["ms_per_frame"] = round(float(np.median(times_ms)), 4)
     metrics["ms_per_frame_p95"] = round(float(np.percentile(times_ms, 95)), 4)
@@ -176,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker setting override (repeatable), e.g. --config max_age=60")
     parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots")
+    parser.add_argument("--calibration", metavar="FILE",
+                        help="Tsai camera calibration (e.g. PETS09 View_001.xml): also compute each track's "
+                             "ground position and velocity in metres (results.txt world columns, velocities.txt) "
+                             "and score them against gt world positions")
+    parser.add_argument("--spatial", action="append", default=[], metavar="KEY=VALUE",
+                        help="spatial setting override with --calibration (repeatable), e.g. --spatial "
+                             "accel_std=0.5")
     parser.add_argument("--plot", action="store_true", help="also write timeline.png to --out")
     parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
                         help="instead of tracking: bar chart of several metrics.json files into --out")
@@ -220,14 +232,29 @@ def _evaluate(args) -> dict:
     elif args.appearance != "none":
         embedder = build_appearance(args.appearance)
         frames = Path(args.frames) if args.frames else find_frames(seq_dir, info)
+    recorder = None
+    if args.calibration:
+        from deepsort_ros.tools.spatial_eval import MetricRecorder
+
+        recorder = MetricRecorder(args.calibration, parse_overrides(args.spatial))
     metrics, results = evaluate_sequence(seq_dir, config, features, embedder, frames,
-                                         progress=not args.no_progress)
+                                         progress=not args.no_progress, on_frame=recorder)
+    if recorder is not None:
+        from deepsort_ros.tools.spatial_eval import spatial_errors
+
+        metrics["spatial"] = spatial_errors(seq_dir, results, recorder.rows(), info.seq_length, info.frame_rate)
     summary = {"sequence": info.name, **{k: metrics[k] for k in SUMMARY_KEYS},
                "ms_per_frame": metrics["ms_per_frame"]}
+    if recorder is not None:
+        summary["spatial"] = metrics["spatial"]
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         mot.write_results(out / "results.txt", results.frames, results.ids, results.boxes_xyxy, results.scores)
+        if recorder is not None:
+            from deepsort_ros.tools.spatial_eval import write_outputs
+
+            write_outputs(out, results, recorder.rows())
         appearance = f"features:{args.features}" if args.features else args.appearance
         record = {"name": out.name, "sequence": info.name, "appearance": appearance, **metrics,
                   "tracker_config": config.to_dict()}
