@@ -6,9 +6,12 @@ arms, holes (0 or NaN where the sensor saw nothing), and whatever stands in fron
 1. depth is sampled on a fixed grid over the *torso* (the central half of the width, 15-55 % of the height):
    no legs, little background; a fixed number of samples keeps the cost independent of the image size;
 2. holes (0, NaN, infinities, negatives) are dropped;
-3. the samples are clustered by depth: the densest ``cluster_width`` window (most samples) is the person,
-   so a background or an occluder covering less of the torso than the person does is ignored; its median
-   is the depth.
+3. samples inside another box are dropped: where two boxes overlap, either may be in front, and the one
+   in front would otherwise lend its depth to the one behind (a box covered entirely gets no depth: the
+   metric filter predicts it);
+4. the samples are clustered by depth: the densest ``cluster_width`` window (most samples) is the object,
+   so a background or an undetected occluder covering less of the torso than the object does is ignored;
+   the window's median is the depth.
 
 Vectorised over boxes (one gather of ``rows x cols`` samples per box); numpy only.
 """
@@ -21,6 +24,9 @@ GRID_COLS = 8
 # Torso window as fractions of the box: (left, right) and (top, bottom).
 TORSO_X = (0.25, 0.75)
 TORSO_Y = (0.15, 0.55)
+# Stand-in depth for holes (metres) and the lift separating rows in one sorted array: far beyond any sensor.
+_BEYOND = 1e5
+_ROW_OFFSET = 1e6
 
 
 def box_depths(depth: np.ndarray, boxes_xyxy: np.ndarray, scale: float = 1.0, image_size=None,
@@ -62,18 +68,27 @@ def box_depths(depth: np.ndarray, boxes_xyxy: np.ndarray, scale: float = 1.0, im
     cols = np.clip(np.round(xs), 0, width - 1).astype(np.intp)
     rows = np.clip(np.round(ys), 0, height - 1).astype(np.intp)
     samples = depth[rows[:, :, None], cols[:, None, :]].reshape(n, -1).astype(np.float64) * scale
-    samples[~(np.isfinite(samples) & (samples > 0))] = np.inf
+    holes = ~(np.isfinite(samples) & (samples > 0))
+    if n > 1:
+        px = np.broadcast_to(xs[:, None, :], (n, GRID_ROWS, GRID_COLS)).reshape(n, -1, 1)
+        py = np.broadcast_to(ys[:, :, None], (n, GRID_ROWS, GRID_COLS)).reshape(n, -1, 1)
+        inside = (px >= boxes[:, 0]) & (px <= boxes[:, 2]) & (py >= boxes[:, 1]) & (py <= boxes[:, 3])  # (N, K, N)
+        inside[np.arange(n), :, np.arange(n)] = False
+        holes |= inside.any(axis=2)
+    # Holes sort last, beyond any depth and any window.
+    samples[holes] = _BEYOND
     samples.sort(axis=1)
-    valid = np.isfinite(samples)
-    # For every sample taken as a window's near edge: how many samples lie within cluster_width behind it.
-    within = (samples[:, None, :] >= samples[:, :, None]) & (samples[:, None, :] <= samples[:, :, None] + cluster_width)
-    counts = np.where(valid, within.sum(axis=2), 0)
+    k = samples.shape[1]
+    valid_counts = k - np.count_nonzero(holes, axis=1)
+    # For every sample taken as a window's near edge: the samples within cluster_width behind it. Rows are
+    # sorted, so the window is a contiguous run; one searchsorted over all rows, each lifted by its own offset.
+    lifted = (samples + np.arange(n)[:, None] * _ROW_OFFSET).ravel()
+    ends = np.searchsorted(lifted, lifted + cluster_width, side="right").reshape(n, k) - np.arange(n)[:, None] * k
+    counts = np.where(np.arange(k) < valid_counts[:, None], ends - np.arange(k), 0)
     best = counts.argmax(axis=1)
     best_count = counts[np.arange(n), best]
-    near = samples[np.arange(n), best]
-    in_window = (samples >= near[:, None]) & (samples <= near[:, None] + cluster_width)
-    cluster = np.where(in_window, samples, np.nan)
-    with np.errstate(all="ignore"):
-        result = np.nanmedian(np.where(in_window.any(axis=1, keepdims=True), cluster, 0.0), axis=1)
-    enough = best_count >= max(1, int(np.ceil(min_fraction * samples.shape[1])))
-    return np.where(enough, result, np.nan)
+    middle = np.minimum(best + np.maximum(best_count - 1, 0) // 2, k - 1)
+    upper = np.minimum(best + np.maximum(best_count, 1) // 2, k - 1)
+    median = 0.5 * (samples[np.arange(n), middle] + samples[np.arange(n), upper])
+    enough = best_count >= max(1, int(np.ceil(min_fraction * k)))
+    return np.where(enough, median, np.nan)

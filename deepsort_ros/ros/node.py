@@ -6,7 +6,9 @@ Topics (relative, so namespaces and remapping work):
   tracker-only mode (``detector.backend: external``) ``detections`` (vision_msgs/Detection2DArray);
 - publishes ``tracks`` (vision_msgs/Detection2DArray), ``tracks/image`` (sensor_msgs/Image, bgr8, drawn
   only while subscribed), ``label_info`` (vision_msgs/LabelInfo, transient local, once) and
-  ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, 1 Hz).
+  ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, 1 Hz);
+- with ``spatial.mode`` depth or ground_plane also subscribes ``camera_info`` (and ``depth``) and publishes
+  ``tracks_3d``, ``tracks/points``, ``tracks/markers`` and ``target_pose`` (:mod:`deepsort_ros.ros.spatial_io`).
 
 Callbacks only do cheap checks (stamp order, raw image layout, detection values) and drop the message
 into a one-frame slot; a worker thread converts, runs the pipeline and publishes, so the node always
@@ -51,6 +53,7 @@ from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
 from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
+from deepsort_ros.ros.spatial_io import SpatialIO
 
 NODE_NAME = "tracker_node"
 ERROR_PERIOD_S = 5.0
@@ -113,6 +116,8 @@ class TrackerNode(Node):
 
         self._create_publishers()
         self._create_subscriptions(values)
+        # Spatial hook 1: metric inputs and outputs (spatial.mode), see deepsort_ros.ros.spatial_io.
+        self.spatial_io = SpatialIO(self, values, self._input_qos, self.errors.report)
         self.add_on_set_parameters_callback(self._check_parameter_change)
         self.add_post_set_parameters_callback(self._apply_parameter_change)
         self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
@@ -141,6 +146,7 @@ class TrackerNode(Node):
                        else ReliabilityPolicy.BEST_EFFORT)
         qos = QoSProfile(depth=values["qos.depth"], history=HistoryPolicy.KEEP_LAST, reliability=reliability,
                          durability=DurabilityPolicy.VOLATILE)
+        self._input_qos = qos
         external = values["detector.backend"] == "external"
         # Appearance features and camera motion need the pixels; plain IoU/Kalman tracking does not.
         needs_image = not external or values["reid.backend"] != "none" or values["motion_compensation"]
@@ -274,7 +280,7 @@ class TrackerNode(Node):
         values = self._current_values()
         if generation != self._worker_generation:
             self._worker_generation = generation
-            self.pipeline.tracker.reset()
+            self.pipeline.reset()
             self.annotator.reset()
         start = time.perf_counter()
         try:
@@ -282,14 +288,18 @@ class TrackerNode(Node):
         except ValueError as error:
             self._skip("image", header, error)
             return
+        # Spatial hook 2: the depth image and camera_info paired with this frame (None when spatial is off).
+        spatial_frame = self.spatial_io.frame_for(header)
         converted = time.perf_counter()
         result = self.pipeline.process(_NO_PIXELS if bgr is None else bgr, stamp_to_ns(header.stamp) * 1e-9,
-                                       detections=detections)
+                                       detections=detections, spatial=spatial_frame)
         tracks = result.tracks
         names = self.labels.labels(tracks.classes)
         class_ids = self.labels.labels(tracks.classes, as_index=True) if values["class_id_format"] == "index" else names
         build = serialized_tracks if self._serialized else tracks_to_detection_array
         self.tracks_publisher.publish(build(header, tracks.ids, tracks.boxes_xyxy, tracks.scores, class_ids))
+        # Spatial hook 3: tracks_3d, tracks/points, tracks/markers and target_pose after tracks.
+        self.spatial_io.publish(header, result, class_ids, names, values)
         published = time.perf_counter()
         annotated = (values["publish_annotated"] and bgr is not None
                      and self.image_publisher.get_subscription_count() > 0)
