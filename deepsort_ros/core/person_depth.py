@@ -6,9 +6,9 @@ arms, holes (0 or NaN where the sensor saw nothing), and whatever stands in fron
 1. depth is sampled on a fixed grid over the *torso* (the central half of the width, 15-55 % of the height):
    no legs, little background; a fixed number of samples keeps the cost independent of the image size;
 2. holes (0, NaN, infinities, negatives) are dropped;
-3. samples inside another box are dropped: where two boxes overlap, either may be in front, and the one
-   in front would otherwise lend its depth to the one behind (a box covered entirely gets no depth: the
-   metric filter predicts it);
+3. samples inside a box in front are dropped (people stand on a floor, so the box reaching lower in the
+   image is nearer), so a detected occluder never lends its depth to the person behind it (one covered
+   entirely gets no depth: the metric filter predicts it);
 4. the samples are clustered by depth: the densest ``cluster_width`` window (most samples) is the object,
    so a background or an undetected occluder covering less of the torso than the object does is ignored;
    the window's median is the depth.
@@ -27,6 +27,8 @@ TORSO_Y = (0.15, 0.55)
 # Stand-in depth for holes (metres) and the lift separating rows in one sorted array: far beyond any sensor.
 _BEYOND = 1e5
 _ROW_OFFSET = 1e6
+# Fewest samples a depth is taken from.
+MIN_SAMPLES = 4
 
 
 def box_depths(depth: np.ndarray, boxes_xyxy: np.ndarray, scale: float = 1.0, image_size=None,
@@ -47,8 +49,8 @@ def box_depths(depth: np.ndarray, boxes_xyxy: np.ndarray, scale: float = 1.0, im
     cluster_width : float
         Width in metres of the depth window that collects the object's samples.
     min_fraction : float
-        Least fraction of a box's samples the densest window must hold; below it the depth is unknown
-        (mostly holes).
+        Least fraction of a box's samples (those not behind a box in front) the densest window must hold,
+        and at least ``MIN_SAMPLES``; below it the depth is unknown (mostly holes).
 
     Returns
     -------
@@ -69,12 +71,16 @@ def box_depths(depth: np.ndarray, boxes_xyxy: np.ndarray, scale: float = 1.0, im
     rows = np.clip(np.round(ys), 0, height - 1).astype(np.intp)
     samples = depth[rows[:, :, None], cols[:, None, :]].reshape(n, -1).astype(np.float64) * scale
     holes = ~(np.isfinite(samples) & (samples > 0))
+    occluded = np.zeros_like(holes)
     if n > 1:
         px = np.broadcast_to(xs[:, None, :], (n, GRID_ROWS, GRID_COLS)).reshape(n, -1, 1)
         py = np.broadcast_to(ys[:, :, None], (n, GRID_ROWS, GRID_COLS)).reshape(n, -1, 1)
         inside = (px >= boxes[:, 0]) & (px <= boxes[:, 2]) & (py >= boxes[:, 1]) & (py <= boxes[:, 3])  # (N, K, N)
+        # Only boxes in front count: on a floor, the box reaching lower in the image is nearer.
+        inside &= (boxes[:, 3][None, :] >= boxes[:, 3][:, None])[:, None, :]
         inside[np.arange(n), :, np.arange(n)] = False
-        holes |= inside.any(axis=2)
+        occluded = inside.any(axis=2)
+        holes |= occluded
     # Holes sort last, beyond any depth and any window.
     samples[holes] = _BEYOND
     samples.sort(axis=1)
@@ -90,5 +96,6 @@ def box_depths(depth: np.ndarray, boxes_xyxy: np.ndarray, scale: float = 1.0, im
     middle = np.minimum(best + np.maximum(best_count - 1, 0) // 2, k - 1)
     upper = np.minimum(best + np.maximum(best_count, 1) // 2, k - 1)
     median = 0.5 * (samples[np.arange(n), middle] + samples[np.arange(n), upper])
-    enough = best_count >= max(1, int(np.ceil(min_fraction * k)))
+    # Enough of what the box shows of its own object (samples behind a box in front do not count).
+    enough = best_count >= np.maximum(MIN_SAMPLES, min_fraction * (k - np.count_nonzero(occluded, axis=1)))
     return np.where(enough, median, np.nan)

@@ -167,8 +167,8 @@ class SpatialEstimator:
         """Forget every track's metric state (new tracks start)."""
         self.filter.reset()
 
-    def measure(self, boxes_xyxy: np.ndarray, frame: SpatialFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Positions (N, 3), covariances (N, 3, 3) and object sizes (N, 3) of boxes; NaN rows where unknown.
+    def measure(self, boxes_xyxy: np.ndarray, frame: SpatialFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (N, 3) and their covariances (N, 3, 3) measured from boxes; NaN rows where unknown.
 
         Raises
         ------
@@ -181,7 +181,6 @@ class SpatialEstimator:
         camera = frame.camera
         if camera is None:
             raise ValueError("no camera intrinsics for this frame")
-        width_px, height_px = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         std = self.config.pixel_std
         if self.config.mode == "ground_plane":
             feet = np.column_stack([(boxes[:, 0] + boxes[:, 2]) * 0.5, boxes[:, 3]])
@@ -217,12 +216,20 @@ class SpatialEstimator:
             outer = unit[:, :, None] * unit[:, None, :]
             covariances = (lateral_std ** 2)[:, None, None] * (np.eye(3) - outer) \
                 + (depth_std ** 2)[:, None, None] * outer
-        metres_per_px = np.where(valid, depth_along, np.nan) / camera.focal.mean()
-        sizes = np.column_stack([width_px * metres_per_px, width_px * metres_per_px * 0.5,
-                                 height_px * metres_per_px])
         points[~valid] = np.nan
         covariances[~valid] = np.nan
-        return points, covariances, sizes
+        return points, covariances
+
+    def sizes(self, boxes_xyxy: np.ndarray, positions: np.ndarray, camera: CameraModel | None) -> np.ndarray:
+        """Object extents (width, depth taken as half the width, height) in metres: the box's pixel size at
+        the filtered position's distance from the camera; NaN where unknown."""
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        if camera is None:
+            return np.full((len(boxes), 3), np.nan)
+        optical = positions if self.config.mode == "depth" else self.pose.to_optical(positions)
+        metres_per_px = optical[:, 2] / camera.focal.mean()
+        width = (boxes[:, 2] - boxes[:, 0]) * metres_per_px
+        return np.column_stack([width, width * 0.5, (boxes[:, 3] - boxes[:, 1]) * metres_per_px])
 
     def update(self, tracks: Tracks, timestamp: float, frame: SpatialFrame | None) -> SpatialTracks:
         """Measure the reported tracks that were detected this frame and advance every track's filter.
@@ -240,16 +247,17 @@ class SpatialEstimator:
         problem = None
         points = np.full((n, 3), np.nan)
         covariances = np.full((n, 3, 3), np.nan)
-        sizes = np.full((n, 3), np.nan)
+        camera = frame.camera if frame is not None else None
         if frame is None:
             problem = ValueError("no spatial input for this frame")
         elif n:
             try:
-                points, covariances, sizes = self.measure(tracks.boxes_xyxy, frame)
+                points, covariances = self.measure(tracks.boxes_xyxy, frame)
             except ValueError as error:
                 problem = error
         states = self.filter.update(tracks.ids, timestamp, points, covariances, ~coasting)
-        result = SpatialTracks(states=states, sizes=sizes, coasting=coasting, mode=self.config.mode)
+        result = SpatialTracks(states=states, sizes=self.sizes(tracks.boxes_xyxy, states.positions, camera),
+                               coasting=coasting, mode=self.config.mode)
         if problem is not None:
             raise SpatialInputError(str(problem), result)
         return result

@@ -20,6 +20,7 @@ tracks keep flowing.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -44,6 +45,8 @@ INPUT_WAIT_S = 0.1
 QUEUE_LENGTH = 30
 # Depth and colour images of one registered camera share their aspect ratio within this fraction.
 ASPECT_TOLERANCE = 0.02
+# A depth image is checked for any valid pixel on this grid stride (cheap; a real image has many).
+DEPTH_CHECK_STRIDE = 8
 
 
 class SpatialIO:
@@ -64,7 +67,7 @@ class SpatialIO:
     def __init__(self, node, values: dict[str, Any], qos, report: Callable[[str, str], None]):
         self.mode = values["spatial.mode"]
         self.enabled = self.mode != "off"
-        self._report = report
+        self._log = report
         if not self.enabled:
             return
         self._ground_frame = values["spatial.ground_frame"]
@@ -84,6 +87,10 @@ class SpatialIO:
         self.points_publisher = node.create_publisher(PointCloud2, "tracks/points", 10)
         self.markers_publisher = node.create_publisher(MarkerArray, "tracks/markers", 10)
         self.target_publisher = node.create_publisher(PoseStamped, "target_pose", 10)
+
+    def _report(self, text: str) -> None:
+        """Throttled per kind of problem: the text without its numbers and quoted values."""
+        self._log("spatial: " + re.sub(r"'[^']*'|\d+(\.\d*)?(e[-+]?\d+)?", "#", text.split(": ", 1)[-1]), text)
 
     # ------------------------------------------------------------------ callbacks
     def _on_camera_info(self, msg: CameraInfo) -> None:
@@ -128,12 +135,12 @@ class SpatialIO:
         if info is None:
             what = ("no camera_info received yet" if not self._infos else
                     f"camera_info is stale (none within {self._info_timeout_ns * 1e-9:g} s)")
-            self._report("spatial: camera_info", f"no metric positions {where}: {what}")
+            self._report(f"no metric positions {where}: {what}")
             return None
         try:
             camera = camera_model(info)
         except ValueError as error:
-            self._report("spatial: camera_info invalid", f"no metric positions {where}: {error}")
+            self._report(f"no metric positions {where}: {error}")
             return None
         self._frame_id = info.header.frame_id
         if self.mode == "ground_plane":
@@ -141,7 +148,7 @@ class SpatialIO:
         if depth is None:
             what = ("no depth image received yet" if not self._depths else
                     f"no depth image within {self._slop_ns * 1e-9:g} s of the image")
-            self._report("spatial: depth missing", f"predicting metric positions {where}: {what}")
+            self._report(f"predicting metric positions {where}: {what}")
             return SpatialFrame(camera=camera)
         try:
             depth_array, scale = depth_to_array(depth)
@@ -150,8 +157,11 @@ class SpatialIO:
                 raise ValueError(f"depth image {depth_array.shape[1]}x{depth_array.shape[0]} is not registered to "
                                  f"the {camera.width}x{camera.height} camera_info (aspect ratios differ)")
         except ValueError as error:
-            self._report("spatial: depth invalid", f"predicting metric positions {where}: {error}")
+            self._report(f"predicting metric positions {where}: {error}")
             return SpatialFrame(camera=camera)
+        coarse = depth_array[::DEPTH_CHECK_STRIDE, ::DEPTH_CHECK_STRIDE]
+        if not (np.isfinite(coarse) & (coarse > 0)).any():
+            self._report(f"predicting metric positions {where}: the depth image has no valid pixels (all zero or NaN)")
         return SpatialFrame(camera=camera, depth=depth_array, depth_scale=scale)
 
     def publish(self, header, result, class_ids: list[str], class_names: list[str], values: dict[str, Any]) -> None:
@@ -164,8 +174,7 @@ class SpatialIO:
         if unmeasured and result.spatial_error is None:
             why = ("box bottom at or above the horizon (or beyond spatial.max_range)" if self.mode == "ground_plane"
                    else "no valid depth on the person (holes, out of range)")
-            self._report(f"spatial: unmeasured ({self.mode})", f"{unmeasured} track(s) without a metric "
-                         f"measurement: {why}")
+            self._report(f"{unmeasured} track(s) without a metric measurement: {why}")
         out = Header(stamp=header.stamp, frame_id=self._ground_frame if self.mode == "ground_plane" else self._frame_id)
         self.tracks_3d_publisher.publish(detection3d_array(out, spatial, class_ids, result.tracks.scores))
         self.points_publisher.publish(track_points(out, spatial))
