@@ -153,6 +153,31 @@ def camera_info_yaml(camera: CameraModel, name: str) -> str:
             f"rectification_matrix:{matrix(3, 3, np.eye(3))}\nprojection_matrix:{matrix(3, 4, p)}\n")
 
 
+def read_camera_info_yaml(path: str | Path) -> CameraModel:
+    """The camera of a camera_info YAML file (camera_calibration_parsers' format, as :func:`camera_info_yaml`
+    writes and camera drivers load).
+
+    Raises
+    ------
+    ValueError
+        When the file is missing or malformed, or its distortion model is not plumb_bob.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"camera_info file {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+        model = data.get("distortion_model", "plumb_bob")
+        distortion = data.get("distortion_coefficients", {}).get("data", [])
+        if model != "plumb_bob" and any(distortion):
+            raise ValueError(f"distortion model {model!r} is not supported (plumb_bob)")
+        return CameraModel.create(data["camera_matrix"]["data"], distortion, data["image_width"], data["image_height"])
+    except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not a usable camera_info YAML: {error}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deepsort_ros.tools.calibration",
                                      description="Convert a Tsai calibration (PETS 2009 View_*.xml) into "

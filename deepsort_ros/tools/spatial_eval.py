@@ -31,6 +31,7 @@ GT_VELOCITY_HALF_SPAN = 3
 MIN_VELOCITY_AGE_S = 1.0
 # Results rows with world columns: frame,id,left,top,width,height,score,x,y,z.
 WORLD_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,%.4f,%.4f,%.4f"
+VELOCITY_FORMAT = "%d,%d,%.4f,%.4f,%.4f"
 
 
 class MetricRecorder:
@@ -70,6 +71,26 @@ class MetricRecorder:
                 "velocities": np.concatenate(columns[3]).reshape(-1, 3), "ages_s": np.concatenate(columns[4])}
 
 
+class VelocityFile:
+    """``frame,id,vx,vy,vz`` rows (m/s) of tracks with a known velocity, written one frame at a time."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("w", encoding="ascii")
+
+    def write(self, frame_number: int, states) -> None:
+        """Append one frame's :class:`~deepsort_ros.core.metric_filter.MetricStates`."""
+        known = states.known
+        if known.any():
+            np.savetxt(self._file, np.column_stack([np.full(known.sum(), frame_number), states.ids[known],
+                                                    states.velocities[known]]), fmt=VELOCITY_FORMAT)
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def write_outputs(out: Path, results: mot.MotRows, metric: dict[str, np.ndarray]) -> None:
     """``results.txt`` with world columns (x, y, z metres; -1 where unknown) and ``velocities.txt``
     (``frame,id,vx,vy,vz`` m/s) in ``out``."""
@@ -80,7 +101,7 @@ def write_outputs(out: Path, results: mot.MotRows, metric: dict[str, np.ndarray]
     np.savetxt(out / "results.txt", table, fmt=WORLD_FORMAT)
     known = np.isfinite(metric["velocities"]).all(axis=1)
     np.savetxt(out / "velocities.txt", np.column_stack([metric["frames"], metric["ids"], metric["velocities"]])[known],
-               fmt="%d,%d,%.4f,%.4f,%.4f")
+               fmt=VELOCITY_FORMAT)
 
 
 def gt_world(gt: mot.MotRows, gt_path: Path) -> np.ndarray | None:
