@@ -22,6 +22,7 @@ from std_msgs.msg import ColorRGBA
 from vision_msgs.msg import BoundingBox3D, Detection3D, Detection3DArray, ObjectHypothesis, ObjectHypothesisWithPose
 from visualization_msgs.msg import Marker, MarkerArray
 
+from deepsort_ros.annotate import track_colour
 from deepsort_ros.core.camera_geometry import CameraModel
 from deepsort_ros.core.spatial_estimator import SpatialTracks
 
@@ -35,9 +36,6 @@ MARKER_NAMESPACES = ("body", "label", "velocity")
 POINT_FIELDS = ("x", "y", "z", "vx", "vy", "vz")
 # Marker ids are int32; track ids grow without bound.
 _MARKER_ID_MODULO = 2**31 - 1
-# Marker colours cycle through a small palette by track id, as tracks/image does.
-_PALETTE = ((0.9, 0.2, 0.2), (0.2, 0.7, 0.2), (0.2, 0.4, 0.9), (0.9, 0.7, 0.1), (0.7, 0.2, 0.8),
-            (0.1, 0.8, 0.8), (0.9, 0.5, 0.2), (0.5, 0.5, 0.5))
 # A quaternion turning a marker's z axis onto the optical frame's "up" (-y): +90 degrees about x.
 _OPTICAL_UP = Quaternion(x=math.sqrt(0.5), y=0.0, z=0.0, w=math.sqrt(0.5))
 _IDENTITY = Quaternion(x=0.0, y=0.0, z=0.0, w=1.0)
@@ -94,8 +92,8 @@ def _point(values) -> Point:
 
 
 def _covariance6(position_covariance: np.ndarray) -> np.ndarray:
-    """A 6x6 pose covariance (row-major) with the position block set and rotation unknown (-1 diagonal is
-    not used: rotation variance is set large, as a heading is not estimated)."""
+    """A 6x6 pose covariance (row-major): the position block, and a huge rotation variance because no
+    orientation is estimated."""
     covariance = np.zeros((6, 6))
     covariance[:3, :3] = position_covariance
     covariance[3:, 3:] = np.eye(3) * 1e6
@@ -150,8 +148,9 @@ def track_points(header, spatial: SpatialTracks) -> PointCloud2:
 
 
 def _colour(track_id: int, alpha: float) -> ColorRGBA:
-    r, g, b = _PALETTE[track_id % len(_PALETTE)]
-    return ColorRGBA(r=r, g=g, b=b, a=alpha)
+    """The track's colour on tracks/image, so RViz and the image agree."""
+    b, g, r = track_colour(track_id)
+    return ColorRGBA(r=r / 255.0, g=g / 255.0, b=b / 255.0, a=alpha)
 
 
 class MarkerBuilder:
