@@ -65,6 +65,9 @@ def test_metric_filter_estimates_velocity_coasts_and_drops_ended_ids():
         states = metric.update([3, 7], t, truth + rng.normal(0, 0.05, (2, 3)), cov, [True, True])
     assert np.abs(states.velocities - velocity).max() < 0.15
     assert np.abs(states.positions - truth).max() < 0.1
+    # Rows follow the ids given, in any order.
+    swapped = metric.update([7, 3], 3.9, truth[::-1], cov, [True, True])
+    assert np.abs(swapped.positions - truth[::-1]).max() < 0.1
     # Id 3 coasts: predicted along its velocity and flagged; id 9 is new without a measurement: unknown.
     states = metric.update([3, 9], 4.0, np.full((2, 3), np.nan), np.full((2, 3, 3), np.nan), [False, False])
     assert states.known.tolist() == [True, False] and not states.measured.any()

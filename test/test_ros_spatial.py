@@ -28,8 +28,8 @@ OUTPUTS = {"tracks": Detection2DArray, "tracks_3d": Detection3DArray, "tracks/po
            "tracks/markers": MarkerArray}
 
 
-def camera_info(header, focal=SCENE.focal):
-    msg = CameraInfo(header=Header(stamp=header.stamp, frame_id=OPTICAL_FRAME), width=SCENE.width,
+def camera_info(header, focal=SCENE.focal, width=SCENE.width):
+    msg = CameraInfo(header=Header(stamp=header.stamp, frame_id=OPTICAL_FRAME), width=width,
                      height=SCENE.height, distortion_model="plumb_bob")
     msg.k = [focal, 0.0, SCENE.k[0, 2], 0.0, focal, SCENE.k[1, 2], 0.0, 0.0, 1.0]
     msg.d = [0.0] * 5
@@ -174,6 +174,7 @@ def test_bad_spatial_inputs_are_logged_while_2d_tracks_flow(depth_node):
         "all zero": dict(depth=lambda h, f: depth_image(h, np.zeros((240, 320), np.uint16))),
         "all NaN": dict(depth=lambda h, f: depth_image(h, np.full((120, 160), np.nan, np.float32), "32FC1")),
         "zero focal": dict(info=lambda h: camera_info(h, focal=0.0)),
+        "wrong camera_info size": dict(info=lambda h: camera_info(h, width=640)),
         "stale camera_info": dict(info=lambda h: None),
     }
     for what, spec in bad.items():
@@ -196,7 +197,7 @@ def test_bad_spatial_inputs_are_logged_while_2d_tracks_flow(depth_node):
     assert [d.id for d in out["tracks_3d"].detections] == [d.id for d in out["tracks"].detections]
     log = node.output()
     for message in ("depth encoding 'rgb8' is not supported", "is not registered", "has no valid pixels",
-                    "positive finite focal lengths", "camera_info is stale"):
+                    "positive finite focal lengths", "camera_info is stale", "camera_info is for 640x240 images"):
         assert message in log, f"{message!r} not logged:\n{log}"
     assert "Traceback" not in log
     assert_clean_sigint(node)

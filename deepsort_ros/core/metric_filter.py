@@ -128,9 +128,10 @@ class MetricFilter:
         self._time = timestamp if self._time is None else max(self._time, timestamp)
 
         # Keep the state of reported ids, in the tracker's row order; new ids start empty.
-        index = {int(i): row for row, i in enumerate(self._ids.tolist())}
-        old_rows = np.array([index.get(int(i), -1) for i in ids.tolist()], dtype=np.intp)
-        had = old_rows >= 0
+        order = np.argsort(self._ids, kind="stable")
+        slots = np.minimum(np.searchsorted(self._ids[order], ids), max(len(order) - 1, 0))
+        had = (self._ids[order][slots] == ids) if len(order) else np.zeros(len(ids), bool)
+        old_rows = np.where(had, order[slots] if len(order) else 0, -1)
         x = np.full((len(ids), 6), np.nan)
         p = np.full((len(ids), 6, 6), np.nan)
         born = np.full(len(ids), np.nan)

@@ -289,7 +289,7 @@ class TrackerNode(Node):
             self._skip("image", header, error)
             return
         # Spatial hook 2: the depth image and camera_info paired with this frame (None when spatial is off).
-        spatial_frame = self.spatial_io.frame_for(header)
+        spatial_frame = self.spatial_io.frame_for(header, None if bgr is None else bgr.shape[1::-1])
         converted = time.perf_counter()
         result = self.pipeline.process(_NO_PIXELS if bgr is None else bgr, stamp_to_ns(header.stamp) * 1e-9,
                                        detections=detections, spatial=spatial_frame)

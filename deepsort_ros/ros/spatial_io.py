@@ -125,8 +125,11 @@ class SpatialIO:
                     return info, depth
                 self._condition.wait(remaining)
 
-    def frame_for(self, header) -> SpatialFrame | None:
-        """This frame's spatial inputs, or None (reported) when they are missing or unusable."""
+    def frame_for(self, header, image_size: tuple[int, int] | None = None) -> SpatialFrame | None:
+        """This frame's spatial inputs, or None (reported) when they are missing or unusable.
+
+        ``image_size`` (width, height) of the colour image, when the node has one: camera_info must describe
+        that size."""
         if not self.enabled:
             return None
         stamp_ns = stamp_to_ns(header.stamp)
@@ -141,6 +144,10 @@ class SpatialIO:
             camera = camera_model(info)
         except ValueError as error:
             self._report(f"no metric positions {where}: {error}")
+            return None
+        if image_size is not None and tuple(image_size) != (camera.width, camera.height):
+            self._report(f"no metric positions {where}: camera_info is for {camera.width}x{camera.height} images, "
+                         f"the image is {image_size[0]}x{image_size[1]}")
             return None
         self._frame_id = info.header.frame_id
         if self.mode == "ground_plane":
