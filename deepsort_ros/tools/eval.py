@@ -3,7 +3,7 @@
 Usage::
 
     deepsort-eval SEQ_DIR [--frames VIDEO_OR_IMAGE_DIR] [--features NPY | --appearance BACKEND]
-                  [--config KEY=VALUE ...] [--out DIR] [--plot]
+                  [--config KEY=VALUE ...] [--out DIR] [--plot] [--calibration FILE [--spatial KEY=VALUE ...]]
     deepsort-eval --compare RUN1.json RUN2.json ... --out DIR
 
 The last line on stdout is one JSON object with HOTA, DetA, AssA, MOTA, IDF1 (percent), IDSW and
@@ -11,7 +11,10 @@ ms_per_frame (median tracker-only time per frame). Tracker settings not given wi
 appearance backend's preset (``perception.tracker_preset``; the histogram embedder has one), then the
 TrackerConfig defaults; a ``--features`` file brings no preset. ``--out`` also writes ``results.txt`` (MOT
 format) and ``metrics.json``; ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png`` from
-several ``metrics.json`` files.
+several ``metrics.json`` files. ``--calibration`` (a Tsai calibration, e.g. PETS09-S2L1's View_001.xml) also
+gives every reported track a ground position and velocity in metres (:mod:`deepsort_ros.tools.spatial_eval`):
+``results.txt`` fills MOT's world columns x, y, z, ``velocities.txt`` holds ``frame,id,vx,vy,vz`` (m/s), and
+the JSON gains ``"spatial"``: position and velocity errors (median, p90) against gt world positions.
 """
 from __future__ import annotations
 
@@ -233,6 +236,8 @@ def _evaluate(args) -> dict:
         embedder = build_appearance(args.appearance)
         frames = Path(args.frames) if args.frames else find_frames(seq_dir, info)
     recorder = None
+    if args.spatial and not args.calibration:
+        raise ValueError("--spatial needs --calibration FILE")
     if args.calibration:
         from deepsort_ros.tools.spatial_eval import MetricRecorder
 
