@@ -49,3 +49,14 @@ def test_eval_writes_world_positions_and_velocities(mot_data, tmp_path, capsys):
     velocities = np.loadtxt(tmp_path / "velocities.txt", delimiter=",")
     assert velocities.shape[1] == 5 and np.median(np.hypot(velocities[:, 2], velocities[:, 3])) < 2.5
     assert json.loads((tmp_path / "metrics.json").read_text())["spatial"]["position_error_m"] == position
+
+
+def test_spatial_plot_draws_the_picture(mot_data, vtest_avi, tmp_path):
+    from deepsort_ros.tools import spatial_plot
+
+    seq = mot_data / "PETS09-S2L1"
+    out = tmp_path / "spatial.png"
+    assert spatial_plot.main([str(seq), "--features", str(seq / "det" / "features_mobilenetv2_imagenet.npy"),
+                              "--calibration", str(seq / "calibration" / "View_001.xml"), "--frames", str(vtest_avi),
+                              "--frame", "20", "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 10_000

@@ -83,6 +83,11 @@ def plot(seq_dir: Path, features: Path, calibration: Path, frames: Path, frame: 
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=70)
     plt.close(figure)
+    # 128 colours keep the committed picture small (Pillow comes with matplotlib).
+    from PIL import Image
+
+    with Image.open(out) as picture:
+        picture.convert("RGB").quantize(colors=128).save(out, optimize=True)
     return errors
 
 
