@@ -17,13 +17,12 @@ velocities; coasting tracks (no detection this frame) are predicted and flagged.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from .camera_geometry import CameraModel, CameraPose, ground_points
-from .config import _setting
 from .metric_filter import MetricFilter, MetricStates
 from .person_depth import box_depths
 from .track import TrackState, Tracks
@@ -33,40 +32,50 @@ SPATIAL_MODES = ("off", "depth", "ground_plane")
 DEPTH_STD_BASE = 0.01
 
 
+def _setting(default: Any, description: str, *, range: tuple | None = None, choices: tuple | None = None):
+    """A dataclass field describing itself (``description`` and ``range`` or ``choices``), as TrackerConfig's
+    fields do; the ROS node declares its ``spatial.*`` parameters from them."""
+    metadata: dict[str, Any] = {"description": description}
+    if range is not None:
+        metadata["range"] = range
+    if choices is not None:
+        metadata["choices"] = choices
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class SpatialConfig:
     """Settings of :class:`SpatialEstimator` (the ROS node's ``spatial.*`` parameters derive from them)."""
 
     mode: str = _setting("off", "Metric track positions: off, depth (depth image + camera_info; output in the "
                          "camera's optical frame) or ground_plane (camera_info + the camera pose below; output in "
-                         "spatial.ground_frame)", choices=SPATIAL_MODES, build_time=True)
+                         "spatial.ground_frame)", choices=SPATIAL_MODES)
     camera_x: float = _setting(0.0, "ground_plane: camera body frame x in the ground frame, metres",
-                               range=(-1e6, 1e6), build_time=True)
+                               range=(-1e6, 1e6))
     camera_y: float = _setting(0.0, "ground_plane: camera body frame y in the ground frame, metres",
-                               range=(-1e6, 1e6), build_time=True)
+                               range=(-1e6, 1e6))
     camera_z: float = _setting(1.0, "ground_plane: camera height above the ground (z = 0), metres",
-                               range=(-1e6, 1e6), build_time=True)
+                               range=(-1e6, 1e6))
     camera_roll: float = _setting(0.0, "ground_plane: camera body frame (x forward, y left, z up) roll in the "
                                   "ground frame, radians (URDF rpy: R = Rz(yaw) Ry(pitch) Rx(roll))",
-                                  range=(-7.0, 7.0), build_time=True)
+                                  range=(-7.0, 7.0))
     camera_pitch: float = _setting(0.0, "ground_plane: camera body frame pitch, radians (positive looks down)",
-                                   range=(-7.0, 7.0), build_time=True)
-    camera_yaw: float = _setting(0.0, "ground_plane: camera body frame yaw, radians", range=(-7.0, 7.0),
-                                 build_time=True)
+                                   range=(-7.0, 7.0))
+    camera_yaw: float = _setting(0.0, "ground_plane: camera body frame yaw, radians", range=(-7.0, 7.0))
     pixel_std: float = _setting(6.0, "Noise of the box edges the position is measured from, pixels (metric "
-                                "filter measurement noise)", range=(0.01, 1000.0), build_time=True)
+                                "filter measurement noise)", range=(0.01, 1000.0))
     depth_std_quadratic: float = _setting(0.004, "depth: depth noise per metre squared of depth (noise = this x "
-                                          "depth^2 + 0.01 m)", range=(0.0, 10.0), build_time=True)
+                                          "depth^2 + 0.01 m)", range=(0.0, 10.0))
     surface_offset: float = _setting(0.1, "depth: metres from the visible surface to the object's centre along "
-                                     "the ray (half a person's thickness)", range=(0.0, 10.0), build_time=True)
+                                     "the ray (half a person's thickness)", range=(0.0, 10.0))
     accel_std: float = _setting(1.0, "Metric filter process noise: unmodelled acceleration, m/s^2",
-                                range=(0.001, 100.0), build_time=True)
+                                range=(0.001, 100.0))
     max_coast_s: float = _setting(2.0, "Seconds a track's metric state is predicted without a measurement "
                                   "before it is forgotten (position unknown until measured again)",
-                                  range=(0.01, 1e4), build_time=True)
+                                  range=(0.01, 1e4))
     max_range: float = _setting(100.0, "ground_plane: farthest ground intersection accepted, metres "
                                 "(rays near the horizon); depth: farthest depth accepted",
-                                range=(0.1, 1e5), build_time=True)
+                                range=(0.1, 1e5))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SpatialConfig":

@@ -28,8 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
-from sensor_msgs.msg import CameraInfo, Image
-from sensor_msgs.msg import PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import MarkerArray

@@ -113,10 +113,9 @@ def detection3d_array(header, spatial: SpatialTracks, class_ids: list[str], scor
                                                                       score=float(scores[row])))
         result.pose.pose = pose
         result.pose.covariance = _covariance6(states.position_covariances[row])
-        size = sizes[row]
+        size = Vector3(x=float(sizes[row, 0]), y=float(sizes[row, 1]), z=float(sizes[row, 2]))
         msg.detections.append(Detection3D(header=header, results=[result], id=str(int(states.ids[row])),
-                                          bbox=BoundingBox3D(center=pose, size=Vector3(x=float(size[0]), y=float(size[1]),
-                                                                                       z=float(size[2])))))
+                                          bbox=BoundingBox3D(center=pose, size=size)))
     return msg
 
 

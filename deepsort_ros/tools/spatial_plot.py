@@ -20,7 +20,8 @@ from deepsort_ros.tools.eval import iter_frames, run_sequence
 from deepsort_ros.tools.spatial_eval import MOT_PIXEL_OFFSET, MetricRecorder, gt_world, spatial_errors
 
 
-def plot(seq_dir: Path, features: Path, calibration: Path, frames: Path, frame: int, out: Path, trail: int = 14) -> dict:
+def plot(seq_dir: Path, features: Path, calibration: Path, frames: Path, frame: int, out: Path,
+         trail: int = 14) -> dict:
     """Write the picture; returns the sequence's spatial errors (as deepsort-eval reports them)."""
     import matplotlib
 
@@ -92,7 +93,8 @@ def plot(seq_dir: Path, features: Path, calibration: Path, frames: Path, frame: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deepsort_ros.tools.spatial_plot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m deepsort_ros.tools.spatial_plot",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("seq_dir", type=Path)
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--calibration", type=Path, required=True)

@@ -65,7 +65,8 @@ def pipeline_config(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "calibration", None):
         from deepsort_ros.tools.calibration import camera_from_tsai, read_tsai, spatial_settings
 
-        config["spatial"] = {"mode": "ground_plane", **spatial_settings(camera_from_tsai(read_tsai(args.calibration))[1])}
+        pose = camera_from_tsai(read_tsai(args.calibration))[1]
+        config["spatial"] = {"mode": "ground_plane", **spatial_settings(pose)}
     for key, value in parse_overrides(args.config).items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key].update(value)
