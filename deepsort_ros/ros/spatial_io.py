@@ -5,7 +5,7 @@ Subscribes ``camera_info`` (both modes) and ``depth`` (depth mode: sensor_msgs/I
 each processed frame by stamp: the depth image with the nearest stamp within ``spatial.depth_slop_s``, the
 camera_info nearest in time within ``spatial.camera_info_timeout_s``. Camera drivers publish colour and
 depth at about the same moment, so the worker waits up to ``INPUT_WAIT_S`` for a partner that has not
-arrived yet (not when a topic has never published: then every frame would wait).
+arrived yet (only while that topic is publishing: a stream that stopped, or never started, costs no wait).
 
 Publishes, with the image's header stamp: ``tracks_3d`` (vision_msgs/Detection3DArray), ``tracks/points``
 (sensor_msgs/PointCloud2: x, y, z, vx, vy, vz, id), ``tracks/markers`` (visualization_msgs/MarkerArray) and
@@ -40,6 +40,8 @@ from deepsort_ros.ros.spatial_messages import (MarkerBuilder, camera_model, dept
 
 # Seconds the worker waits for a depth image or camera_info with the frame's stamp.
 INPUT_WAIT_S = 0.1
+# A topic counts as publishing when its last message came less than this long ago (wall time).
+STREAM_ALIVE_S = 1.0
 # Depth images and camera_infos kept for pairing (about a second of a 30 Hz camera).
 QUEUE_LENGTH = 30
 # Depth and colour images of one registered camera share their aspect ratio within this fraction.
@@ -77,6 +79,8 @@ class SpatialIO:
         self._condition = threading.Condition()
         self._infos: deque = deque(maxlen=QUEUE_LENGTH)
         self._depths: deque = deque(maxlen=QUEUE_LENGTH)
+        # Wall time of the last message per queue, to wait only for a stream that is publishing.
+        self._arrived = {"camera_info": -float("inf"), "depth": -float("inf")}
         self._frame_id = ""
         self._markers = MarkerBuilder()
         node.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
@@ -95,11 +99,13 @@ class SpatialIO:
     def _on_camera_info(self, msg: CameraInfo) -> None:
         with self._condition:
             self._infos.append((stamp_to_ns(msg.header.stamp), msg))
+            self._arrived["camera_info"] = time.monotonic()
             self._condition.notify_all()
 
     def _on_depth(self, msg: Image) -> None:
         with self._condition:
             self._depths.append((stamp_to_ns(msg.header.stamp), msg))
+            self._arrived["depth"] = time.monotonic()
             self._condition.notify_all()
 
     # ------------------------------------------------------------------ worker side
@@ -117,9 +123,11 @@ class SpatialIO:
             while True:
                 info = self._nearest(self._infos, stamp_ns, self._info_timeout_ns)
                 depth = self._nearest(self._depths, stamp_ns, self._slop_ns) if self.mode == "depth" else None
-                missing_info = info is None and self._infos
-                missing_depth = self.mode == "depth" and depth is None and self._depths
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                missing_info = info is None and now - self._arrived["camera_info"] < STREAM_ALIVE_S
+                missing_depth = (self.mode == "depth" and depth is None
+                                 and now - self._arrived["depth"] < STREAM_ALIVE_S)
+                remaining = deadline - now
                 if not (missing_info or missing_depth) or remaining <= 0:
                     return info, depth
                 self._condition.wait(remaining)
