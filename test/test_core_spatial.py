@@ -101,3 +101,12 @@ def test_spatial_config_rejects_bad_values():
         SpatialConfig.from_dict({"mode": "lidar"})
     with pytest.raises(ValueError, match="unknown"):
         SpatialConfig.from_dict({"camera_height": 1.0})
+
+
+def test_feet_behind_a_nearer_box_are_not_measured():
+    from deepsort_ros.core.spatial_estimator import feet_hidden
+
+    boxes = np.array([[100.0, 100.0, 140.0, 200.0],     # far person: feet at y 200, inside the near box
+                      [90.0, 80.0, 150.0, 260.0],       # near person reaching lower
+                      [300.0, 100.0, 340.0, 200.0]])    # alone
+    assert feet_hidden(boxes).tolist() == [True, False, False]

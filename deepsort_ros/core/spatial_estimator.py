@@ -6,8 +6,8 @@ Two ways to measure, chosen by :attr:`SpatialConfig.mode`:
   (:func:`deepsort_ros.core.person_depth.box_depths`) plus ``surface_offset`` (the visible surface is in
   front of the body's centre). Output frame: the camera's optical frame.
 - ``ground_plane``: the ray through the box's bottom centre meets z = 0 of a ground frame in which the
-  camera pose is known (:func:`deepsort_ros.core.camera_geometry.ground_points`). Output frame: that
-  ground frame.
+  camera pose is known (:func:`deepsort_ros.core.camera_geometry.ground_points`), unless that bottom centre
+  is hidden behind a box in front (:func:`feet_hidden`). Output frame: that ground frame.
 
 Each measurement's covariance follows from the pixel noise (``pixel_std``; ground plane: pushed through the
 ray-plane intersection, so far people are uncertain along the viewing ray) and, in depth mode, from the
@@ -62,7 +62,7 @@ class SpatialConfig:
     camera_pitch: float = _setting(0.0, "ground_plane: camera body frame pitch, radians (positive looks down)",
                                    range=(-7.0, 7.0))
     camera_yaw: float = _setting(0.0, "ground_plane: camera body frame yaw, radians", range=(-7.0, 7.0))
-    pixel_std: float = _setting(6.0, "Noise of the box edges the position is measured from, pixels (metric "
+    pixel_std: float = _setting(5.0, "Noise of the box edges the position is measured from, pixels (metric "
                                 "filter measurement noise)", range=(0.01, 1000.0))
     depth_std_quadratic: float = _setting(0.004, "depth: depth noise per metre squared of depth (noise = this x "
                                           "depth^2 + 0.01 m)", range=(0.0, 10.0))
@@ -156,6 +156,18 @@ class SpatialTracks:
     mode: str
 
 
+def feet_hidden(boxes_xyxy: np.ndarray) -> np.ndarray:
+    """(N,) bool: the box's bottom centre lies inside a box reaching lower in the image, i.e. behind a
+    person standing nearer on the same floor, so the bottom edge is where the occluder starts, not where
+    the feet are (such a box measures no ground position; the filter predicts it)."""
+    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    feet_x, feet_y = (boxes[:, 0] + boxes[:, 2]) * 0.5, boxes[:, 3]
+    inside = ((feet_x[:, None] >= boxes[None, :, 0]) & (feet_x[:, None] <= boxes[None, :, 2])
+              & (feet_y[:, None] >= boxes[None, :, 1]) & (feet_y[:, None] < boxes[None, :, 3]))
+    np.fill_diagonal(inside, False)
+    return inside.any(axis=1)
+
+
 class SpatialEstimator:
     """Measures and filters the metric state of the tracker's reported tracks.
 
@@ -199,7 +211,7 @@ class SpatialEstimator:
                                                                                 feet + [0.0, 1.0]]),
                                             self.config.max_range)
             points, right, down = stacked[:n], stacked[n:2 * n], stacked[2 * n:]
-            valid = valid3[:n] & valid3[n:2 * n] & valid3[2 * n:]
+            valid = valid3[:n] & valid3[n:2 * n] & valid3[2 * n:] & ~feet_hidden(boxes)
             jacobian = np.stack([right - points, down - points], axis=2)                # (N, 3, 2)
             covariances = std ** 2 * jacobian @ jacobian.transpose(0, 2, 1)
             covariances[:, 2, 2] = 1e-4   # on the ground by construction
