@@ -18,8 +18,9 @@ setup(
     python_requires=">=3.10",
     install_requires=["numpy", "scipy", "setuptools"],
     extras_require={
-        # Detection and ReID on a GPU or CPU; robots install these with pip beside apt's ROS 2.
-        "perception": ["torch", "torchvision", "ultralytics", "opencv-python-headless"],
+        # Detection and ReID on a GPU or CPU; robots install these with pip beside apt's ROS 2, whose numpy and
+        # OpenCV (python3-opencv, what cv_bridge is built with) stay: see the README's robot section.
+        "perception": ["torch", "torchvision", "ultralytics"],
         "onnx": ["onnx", "onnxruntime"],
         # Offline evaluation, benchmarks and bag processing.
         "tools": ["trackeval", "tqdm", "matplotlib", "rosbags"],

@@ -1,5 +1,7 @@
 """Drawing tracks onto images: boxes, ids, class names and short trails (OpenCV only, no ROS).
 
+Tracks coasting on their prediction (no detection this frame) get a dashed outline and ``?`` after the id.
+
 Used by the ROS node for its ``tracks/image`` topic and by the offline tools for annotated videos, so
 both show the same picture.
 """
@@ -79,7 +81,7 @@ class Annotator:
             del self._trails[track_id], self._last_seen[track_id]
 
     def draw(self, bgr: np.ndarray, ids: np.ndarray, boxes_xyxy: np.ndarray,
-             labels: Sequence[str] | None = None) -> np.ndarray:
+             labels: Sequence[str] | None = None, predicted: np.ndarray | None = None) -> np.ndarray:
         """Draw one frame's tracks onto a copy of ``bgr``.
 
         Parameters
@@ -92,6 +94,9 @@ class Annotator:
             (M, 4) boxes in image pixels.
         labels : sequence of str, optional
             (M,) text after each id, e.g. class names.
+        predicted : ndarray of bool, optional
+            (M,) tracks that no detection supported this frame (coasting on their prediction): drawn with a
+            dashed outline and a ``?`` after the id.
 
         Returns
         -------
@@ -102,9 +107,10 @@ class Annotator:
             raise ValueError(f"annotator expects a BGR uint8 image (H, W, 3), got {bgr.dtype} {bgr.shape}")
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-        if len(ids) != len(boxes) or (labels is not None and len(labels) != len(ids)):
-            raise ValueError(f"annotator got {len(ids)} ids, {len(boxes)} boxes and "
-                             f"{'no' if labels is None else len(labels)} labels")
+        predicted = np.zeros(len(ids), bool) if predicted is None else np.asarray(predicted, bool).reshape(-1)
+        if len(ids) != len(boxes) or (labels is not None and len(labels) != len(ids)) or len(predicted) != len(ids):
+            raise ValueError(f"annotator got {len(ids)} ids, {len(boxes)} boxes, "
+                             f"{'no' if labels is None else len(labels)} labels and {len(predicted)} coasting flags")
         self.update_trails(ids, boxes)
         out = bgr.copy()
         height = out.shape[0]
@@ -118,11 +124,28 @@ class Annotator:
             if self.trail_length > 1 and trail is not None and len(trail) > 1:
                 cv2.polylines(out, [np.asarray(trail, dtype=np.int32)], False, colour, thickness, cv2.LINE_AA)
             x1, y1, x2, y2 = corners[row].tolist()
-            cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness)
-            text = str(track_id) if labels is None or not labels[row] else f"{track_id} {labels[row]}"
+            if predicted[row]:
+                cv2.polylines(out, _dashes(x1, y1, x2, y2, dash=max(4, 3 * thickness)), False, colour, thickness)
+            else:
+                cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness)
+            text = str(track_id) + ("?" if predicted[row] else "")
+            text = text if labels is None or not labels[row] else f"{text} {labels[row]}"
             (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
             top = max(y1 - text_h - baseline, 0)
             cv2.rectangle(out, (x1, top), (x1 + text_w, top + text_h + baseline), colour, cv2.FILLED)
             cv2.putText(out, text, (x1, top + text_h), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0),
                         thickness, cv2.LINE_AA)
         return out
+
+
+def _dashes(x1: int, y1: int, x2: int, y2: int, dash: int) -> list[np.ndarray]:
+    """Line segments of a dashed rectangle outline: every other ``dash`` pixels of each side."""
+    segments = []
+    for (ax, ay), (bx, by) in (((x1, y1), (x2, y1)), ((x2, y1), (x2, y2)), ((x2, y2), (x1, y2)), ((x1, y2), (x1, y1))):
+        length = max(abs(bx - ax), abs(by - ay))
+        starts = np.arange(0, length, 2 * dash)
+        ends = np.minimum(starts + dash, length)
+        t = np.stack([starts, ends], axis=1)[..., None] / max(length, 1)
+        points = np.array([ax, ay]) + t * np.array([bx - ax, by - ay])
+        segments.extend(points.round().astype(np.int32))
+    return segments

@@ -208,16 +208,49 @@ class Pipeline:
         embedder = build_embedder(config.get("reid") or {"backend": "none"})
         return cls(detector, tracker, embedder=embedder, motion_estimator=estimator, spatial=spatial)
 
+    def reset(self) -> None:
+        """Start a new sequence: forget every track and its metric state, the detector's background model
+        and the camera motion estimator's previous frame. Track ids keep increasing (never reused)."""
+        self.tracker.reset()
+        self.detector.reset()
+        if self.motion_estimator is not None:
+            self.motion_estimator.reset()
+        if self.spatial is not None:
+            self.spatial.reset()
+
+    def set_tracker_config(self, config: TrackerConfig | Mapping[str, Any]) -> TrackerConfig:
+        """Change the tracker's settings from the next frame on, keeping its tracks.
+
+        Parameters
+        ----------
+        config : TrackerConfig or mapping
+            The complete new settings (a mapping is read by ``TrackerConfig.from_dict``).
+
+        Returns
+        -------
+        TrackerConfig
+            The validated settings now in use.
+
+        Raises
+        ------
+        ValueError
+            When a value is invalid, or a setting the tracker reads only when built (``build_time``, e.g.
+            ``state_space``) would change: that needs a new pipeline.
+        """
+        new = (config if isinstance(config, TrackerConfig) else TrackerConfig.from_dict(dict(config))).validate()
+        old = self.tracker.config.to_dict()
+        fixed = [field["name"] for field in TrackerConfig.field_specs()
+                 if field["build_time"] and new.to_dict()[field["name"]] != old[field["name"]]]
+        if fixed:
+            raise ValueError(f"tracker setting(s) {', '.join(fixed)} are fixed once the tracker is built")
+        # The tracker reads its config on every update; only the build-time settings above are copied.
+        self.tracker.config = new
+        return new
+
     @property
     def class_names(self) -> list[str]:
         """Names of the detector's class indices."""
         return list(self.detector.class_names)
-
-    def reset(self) -> None:
-        """Start new tracks (a replay restarted): the tracker's and their metric state."""
-        self.tracker.reset()
-        if self.spatial is not None:
-            self.spatial.reset()
 
     def process(self, bgr: np.ndarray, timestamp: float | None = None, detections=None,
                 spatial: SpatialFrame | None = None) -> PipelineResult:

@@ -97,3 +97,41 @@ def test_rejects_non_image():
     pipeline = Pipeline.from_config(EXTERNAL)
     with pytest.raises(ValueError, match="BGR uint8"):
         pipeline.process(np.zeros((10, 10, 3), np.float32), 0.0, detections=(np.zeros((0, 4)), np.zeros(0)))
+
+
+def test_reset_forgets_tracks_background_and_camera_motion_but_not_ids():
+    scene = SyntheticScene(people=2, seed=3, empty_frames=20)
+    pipeline = Pipeline.from_config({"detector": {"backend": "motion"}, "reid": {"backend": "histogram"},
+                                     "motion_compensation": True})
+    frames = list(scene.frames(45))
+    for index, (bgr, _, _) in enumerate(frames[:40]):
+        result = pipeline.process(bgr, timestamp=index / 10.0)
+    ids_before = set(result.tracks.ids.tolist())
+    assert len(ids_before) == 2
+    pipeline.reset()
+    # The background model is new: the first frame after a reset is all background, so nothing is found;
+    # without the reset the walkers would be detected (they are mid-scene).
+    bgr = frames[40][0]
+    assert len(pipeline.detector.detect([bgr])[0][0]) == 0
+    # Camera motion starts over: no previous frame to compare with.
+    assert np.allclose(pipeline.motion_estimator.estimate(bgr), np.eye(2, 3))
+    # Tracks are gone, the clock too (an earlier timestamp is fine), and new tracks get new ids.
+    pipeline.reset()
+    for index, (bgr, _, _) in enumerate(frames[:40]):
+        result = pipeline.process(bgr, timestamp=index / 10.0)
+    assert len(result.tracks) == 2 and min(result.tracks.ids.tolist()) > max(ids_before)
+
+
+def test_set_tracker_config_changes_settings_but_not_build_time_ones():
+    pipeline = Pipeline.from_config(EXTERNAL)
+    config = pipeline.tracker.config
+    applied = pipeline.set_tracker_config({**config.to_dict(), "n_init": 1, "max_age_s": 0.5})
+    assert pipeline.tracker.config == applied and (applied.n_init, applied.max_age_s) == (1, 0.5)
+    bgr = np.zeros((100, 100, 3), np.uint8)
+    tracks = pipeline.process(bgr, 1.0, detections=(np.array([[10.0, 10, 30, 60]]), np.array([0.9]))).tracks
+    assert len(tracks) == 1  # n_init 1: confirmed at once
+    with pytest.raises(ValueError, match="state_space"):
+        pipeline.set_tracker_config({**applied.to_dict(), "state_space": "xywh" if config.state_space != "xywh" else "xyah"})
+    with pytest.raises(ValueError, match="n_init"):
+        pipeline.set_tracker_config({**applied.to_dict(), "n_init": 0})
+    assert pipeline.tracker.config == applied

@@ -40,3 +40,19 @@ def test_bad_input_raises():
     with pytest.raises(ValueError):
         Annotator(trail_length=-1)
     assert track_colour(3) != track_colour(4)
+
+
+def test_coasting_tracks_are_drawn_dashed_with_a_question_mark():
+    image = np.zeros((120, 200, 3), np.uint8)
+    boxes = np.array([[10.0, 40, 60, 100], [110, 40, 160, 100]])
+    out = Annotator(trail_length=0).draw(image, np.array([1, 2]), boxes, ["", ""], predicted=np.array([False, True]))
+    measured, predicted = out[100, 10:61].any(axis=1).mean(), out[100, 110:161].any(axis=1).mean()
+    assert measured == 1.0  # solid bottom edge
+    assert 0.3 < predicted < 0.8  # dashed bottom edge
+    labels = Annotator(trail_length=0)
+    solid_label = labels.draw(image, np.array([2]), boxes[1:], [""])
+    coasting_label = labels.draw(image, np.array([2]), boxes[1:], [""], predicted=np.array([True]))
+    # "2?" is wider than "2": the label box grows.
+    assert coasting_label[:40].any(axis=2).sum() > solid_label[:40].any(axis=2).sum()
+    with pytest.raises(ValueError, match="coasting flags"):
+        Annotator().draw(image, np.array([1]), boxes[:1], predicted=np.array([True, False]))

@@ -90,13 +90,15 @@ def test_detection_arrays_become_xyxy_boxes_with_class_indices():
     labels = ClassLabels(["person", "car"])
     msg = Detection2DArray(detections=[_detection(10, 20, 4, 8), _detection(50, 60, 10, 6, "car", 0.5),
                                        _detection(5, 5, 2, 2, "dog", 0.3), _detection(7, 7, 2, 2, None)])
-    boxes, scores, classes = detection_array_to_numpy(msg, labels.index_of)
+    read = detection_array_to_numpy(msg, labels.index_of)
+    assert (read.dropped, read.problem) == (0, "")
+    boxes, scores, classes = read.detections
     np.testing.assert_allclose(boxes, [[8, 16, 12, 24], [45, 57, 55, 63], [4, 4, 6, 6], [6, 6, 8, 8]])
     np.testing.assert_allclose(scores, [0.9, 0.5, 0.3, 1.0])
     assert classes.tolist() == [0, 1, 2, 3]
     assert labels.names == ["person", "car", "dog", ""]
     empty = detection_array_to_numpy(Detection2DArray(), labels.index_of)
-    assert [a.shape for a in empty] == [(0, 4), (0,), (0,)]
+    assert [a.shape for a in empty.detections] == [(0, 4), (0,), (0,)] and empty.dropped == 0
 
 
 @pytest.mark.parametrize("values,message", [
@@ -108,11 +110,19 @@ def test_detection_arrays_become_xyxy_boxes_with_class_indices():
     ((1, 1, 2, 2, 1.5), "outside"),
     ((1, 1, 2, 2, float("nan")), "non-finite"),
 ])
-def test_bad_detections_raise_value_errors(values, message):
+def test_a_bad_detection_drops_that_row_only(values, message):
     cx, cy, w, h, score = values
-    msg = Detection2DArray(detections=[_detection(5, 5, 2, 2), _detection(cx, cy, w, h, "person", score)])
-    with pytest.raises(ValueError, match=message):
-        detection_array_to_numpy(msg, ClassLabels(["person"]).index_of)
+    labels = ClassLabels(["person"])
+    msg = Detection2DArray(detections=[_detection(5, 5, 2, 2), _detection(cx, cy, w, h, "dog", score),
+                                       _detection(50, 60, 10, 6, "car", 0.5)])
+    for read in (detection_array_to_numpy(msg, labels.index_of),
+                 serialized_detections_to_numpy(serialize_message(msg), labels.index_of)[1]):
+        assert read.dropped == 1 and message in read.problem and read.problem.startswith("detection 1 of 3")
+        boxes, scores, classes = read.detections
+        np.testing.assert_allclose(boxes, [[4, 4, 6, 6], [45, 57, 55, 63]])
+        np.testing.assert_allclose(scores, [0.9, 0.5])
+        assert classes.tolist() == [0, 1]
+    assert labels.names == ["person", "car"]  # a dropped row teaches no class name
 
 
 def test_tracks_message_follows_the_contract():
@@ -194,18 +204,13 @@ def test_serialized_detections_read_like_the_messages_rclpy_makes_of_them():
     rng = np.random.default_rng(4)
     for trial in range(200):
         msg = _random_detection_array(rng)
-        header, detections = serialized_detections_to_numpy(serialize_message(msg), ClassLabels(["person"]).index_of)
+        header, read = serialized_detections_to_numpy(serialize_message(msg), ClassLabels(["person"]).index_of)
         expected = detection_array_to_numpy(msg, ClassLabels(["person"]).index_of)
         assert header == msg.header, trial
-        for got, want in zip(detections, expected):
+        assert (read.dropped, read.problem) == (expected.dropped, expected.problem)
+        for got, want in zip(read.detections, expected.detections):
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(got, want)
-
-
-def test_serialized_detections_are_checked_like_messages():
-    msg = Detection2DArray(detections=[_detection(5, 5, 2, 2), _detection(1, 1, -2, 2)])
-    with pytest.raises(ValueError, match="non-positive size"):
-        serialized_detections_to_numpy(serialize_message(msg), ClassLabels(["person"]).index_of)
 
 
 def test_malformed_serialized_detections_raise_value_errors():
@@ -226,8 +231,8 @@ def test_other_representations_are_read_by_rclpy(monkeypatch):
     msg = Detection2DArray(detections=[_detection(10, 20, 4, 8), _detection(50, 60, 10, 6, "car", 0.5)])
     msg.header.frame_id = "cam"
     monkeypatch.setattr(conversions, "decode_detection_array", lambda data: None)
-    header, (boxes, scores, classes) = serialized_detections_to_numpy(serialize_message(msg),
-                                                                      ClassLabels(["person", "car"]).index_of)
+    header, read = serialized_detections_to_numpy(serialize_message(msg), ClassLabels(["person", "car"]).index_of)
+    boxes, scores, classes = read.detections
     assert header == msg.header
     np.testing.assert_allclose(boxes, [[8, 16, 12, 24], [45, 57, 55, 63]])
     assert classes.tolist() == [0, 1] and scores.tolist() == pytest.approx([0.9, 0.5])

@@ -381,8 +381,8 @@ def test_fuzzed_images_are_skipped_and_tracking_continues(motion):
             # Reliable: every message reaches the node's queue (depth 1000) before more are sent.
             assert motion["publisher"].wait_for_all_acked(Duration(seconds=TIMEOUT))
     _, after = probe.wait_for_status(
-        name, lambda v: int(v["total_skipped"]) - int(before["total_skipped"]) >= 1000,
-        "the node to report skipping >= 1000 malformed images")
+        name, lambda v: int(v["total_rejected"]) - int(before["total_rejected"]) >= 1000,
+        "the node to report rejecting >= 1000 malformed images")
     assert int(after["total_processed"]) == int(before["total_processed"]), "a malformed image was processed"
     results = send_frames(motion, 5)
     assert all(len(msg.detections) == 2 for _, msg in results), [len(m.detections) for _, m in results]
@@ -468,41 +468,49 @@ def test_external_detections_are_paired_with_images_and_tracked(paired):
 
 
 def test_fuzzed_detections_and_compressed_images_are_skipped(paired):
+    """1,000 detection arrays with a bad row and 1,000 corrupt compressed images, a valid frame after every
+    250 of each: the valid frames are tracked with the same ids throughout."""
     probe, name = paired["probe"], paired["node"].name
-    index = paired["next"] + WARMUP
-    last = stamp_of(index - 1).stamp
     rng = np.random.default_rng(11)
-    bgr, truth = scene(index)
-    png = cv2.imencode(".png", bgr)[1].tobytes()
+    ids_before = None
     sent = 0
-    for n in range(300):
-        # Stamps between the last valid frame and the next one (microseconds apart).
-        header = Header(frame_id="test_camera")
-        header.stamp.sec, header.stamp.nanosec = last.sec, last.nanosec + (n + 1) * 1000
-        detections = detection_array(header, truth, ["person", "robot"], np.zeros((2, 2)))
-        box = detections.detections[n % 2].bbox
-        if n % 3 == 0:
-            box.size_x = float("nan")
-        elif n % 3 == 1:
-            box.size_y = -5.0
-        else:
-            box.center.position.x = float("inf")
-        paired["detections"].publish(detections)
-        corrupt = [b"", rng.bytes(300), png[: len(png) // 3], b"\x89PNG\r\n\x1a\n" + rng.bytes(50)][n % 4]
-        paired["images"].publish(CompressedImage(header=header, format="png", data=corrupt))
-        sent += 2
-        if n % 100 == 99:
-            assert paired["detections"].wait_for_all_acked(Duration(seconds=TIMEOUT))
-            assert paired["images"].wait_for_all_acked(Duration(seconds=TIMEOUT))
-    assert sent >= 600
-    probe.wait_for_status(name, lambda v: int(v["total_skipped"]) >= 300, "skipped bad detection arrays")
-    # Valid frames after the garbage: the corrupt images never pair, tracking goes on with the same ids.
-    ids_before = {d.id for d in probe.message_with_stamp(paired["topic"], stamp_of(index - 1)).detections}
-    results = send_pairs(paired, 3)
-    assert all({d.id for d in msg.detections} == ids_before for _, msg in results)
+    for block in range(4):
+        index = paired["next"] + WARMUP
+        last = stamp_of(index - 1).stamp
+        if ids_before is None:
+            ids_before = {d.id for d in probe.message_with_stamp(paired["topic"], stamp_of(index - 1)).detections}
+        bgr, truth = scene(index)
+        png = cv2.imencode(".png", bgr)[1].tobytes()
+        for n in range(250):
+            # Stamps between the last valid frame and the next one (microseconds apart).
+            header = Header(frame_id="test_camera")
+            header.stamp.sec, header.stamp.nanosec = last.sec, last.nanosec + (n + 1) * 1000
+            detections = detection_array(header, truth, ["person", "robot"], np.zeros((2, 2)))
+            box = detections.detections[n % 2].bbox
+            if n % 3 == 0:
+                box.size_x = float("nan")
+            elif n % 3 == 1:
+                box.size_y = -5.0
+            else:
+                box.center.position.x = float("inf")
+            paired["detections"].publish(detections)
+            corrupt = [b"", rng.bytes(300), png[: len(png) // 3], b"\x89PNG\r\n\x1a\n" + rng.bytes(50)][n % 4]
+            paired["images"].publish(CompressedImage(header=header, format="png", data=corrupt))
+            sent += 2
+            if n % 125 == 124:
+                assert paired["detections"].wait_for_all_acked(Duration(seconds=TIMEOUT))
+                assert paired["images"].wait_for_all_acked(Duration(seconds=TIMEOUT))
+        _, msg = send_pairs(paired, 1)[0]
+        assert {d.id for d in msg.detections} == ids_before, (block, ids_before, msg.detections)
+    assert sent == 2000
+    # Each array loses its bad row only and pairs with its image; the worker rejects the corrupt image (or,
+    # falling behind, drops it as stale).
+    probe.wait_for_status(name, lambda v: int(v["total_dropped_detections"]) >= 1000
+                          and int(v["total_rejected"]) + int(v["total_dropped"]) >= 1000,
+                          "dropped bad rows and rejected corrupt images")
     output = paired["node"].output()
     assert "non-finite" in output and "non-positive size" in output
-    assert output.count("skipping detections") <= 20
+    assert output.count("dropping 1 bad detection(s)") <= 30  # throttled per kind of problem
 
 
 def test_corrupt_compressed_images_are_skipped(paired):
@@ -515,9 +523,30 @@ def test_corrupt_compressed_images_are_skipped(paired):
         _, truth = scene(index)
         paired["detections"].publish(detection_array(header, truth, ["person", "robot"], np.zeros((2, 2))))
         paired["images"].publish(CompressedImage(header=header, format="jpeg", data=b"\xff\xd8\xff" + bytes(100)))
-    probe.wait_for_status(name, lambda v: int(v["total_skipped"]) >= int(before["total_skipped"]) + 1,
-                          "a skipped corrupt image")
+    probe.wait_for_status(name, lambda v: int(v["total_rejected"]) >= int(before["total_rejected"]) + 1,
+                          "a rejected corrupt image")
     assert "cannot be decoded" in paired["node"].output()
+    assert all(len(msg.detections) == 2 for _, msg in send_pairs(paired, 2))
+
+
+def test_detection_arrays_without_their_image_are_counted_and_reported(paired):
+    probe, name = paired["probe"], paired["node"].name
+    _, before = probe.wait_for_status(name, lambda v: True, "diagnostics")
+    last = stamp_of(paired["next"] + WARMUP - 1).stamp
+    _, truth = scene(paired["next"] + WARMUP)
+    for n in range(40):  # sync.queue_size (30) waiting arrays at most: 10 give up on their image
+        header = Header(frame_id="test_camera")
+        # Between the last frame and the next one (microseconds apart), never imaged.
+        header.stamp.sec, header.stamp.nanosec = last.sec, last.nanosec + (n + 1) * 1000
+        paired["detections"].publish(detection_array(header, truth, ["person", "robot"], np.zeros((2, 2))))
+    assert paired["detections"].wait_for_all_acked(Duration(seconds=TIMEOUT))
+    probe.wait_for_status(name, lambda v: int(v["total_unpaired"]) >= int(before["total_unpaired"]) + 10,
+                          "unpaired arrays counted")
+    # The window that counted them says so (later windows may be quiet again).
+    with probe.condition:
+        messages = [s.message for array in probe.messages["/diagnostics"] for s in array.status
+                    if s.hardware_id == name]
+    assert any("never found their image" in message for message in messages), messages[-5:]
     assert all(len(msg.detections) == 2 for _, msg in send_pairs(paired, 2))
 
 

@@ -76,19 +76,75 @@ def test_node_stats_windows_and_warn_when_falling_behind():
     window = stats.take_window()
     assert (window.input_rate, window.processed_rate, window.dropped) == (5.0, 1.0, 6)
     assert window.stage_ms["detect"] == 5.0 and window.latency_ms == 10.0 and window.active_tracks == 2
-    status = diagnostic_status(window, "tracker: tracking", "/tracker", "cpu", warn_drop_ratio=0.5)
+    status = diagnostic_status(window, "tracker: tracking", "/tracker", "cpu", warn_drop_ratio=0.5, input_timeout_s=2.0)
     assert status.level == DiagnosticStatus.WARN and "falling behind" in status.message
     values = {kv.key: kv.value for kv in status.values}
     assert values["dropped_frames"] == "6" and values["device"] == "cpu" and values["detect_ms"] == "5.00"
-    assert diagnostic_status(window, "t", "/t", "cpu", warn_drop_ratio=0.7).level == DiagnosticStatus.OK
+    assert diagnostic_status(window, "t", "/t", "cpu", 0.7, 2.0).level == DiagnosticStatus.OK
     clock.now = 3.0
     quiet = stats.take_window()
-    assert quiet.received == 0 and quiet.total_received == 10 and quiet.total_annotated == 1
-    idle = diagnostic_status(quiet, "t", "/t", "cpu", 0.5)
+    assert quiet.received == 0 and quiet.totals["received"] == 10 and quiet.totals["annotated"] == 1
+    idle = diagnostic_status(quiet, "t", "/t", "cpu", 0.5, 5.0)
     assert idle.level == DiagnosticStatus.OK and idle.message == "waiting for input"
-    stats.record_skipped()
-    skipping = diagnostic_status(stats.take_window(), "t", "/t", "cpu", 0.5)
-    assert skipping.level == DiagnosticStatus.WARN and "skipped 1" in skipping.message
+
+
+def status_of(stats, clock, seconds=1.0, input_timeout_s=2.0):
+    clock.now += seconds
+    return diagnostic_status(stats.take_window(), "t", "/t", "cpu", 0.5, input_timeout_s)
+
+
+def test_diagnostics_count_each_loss_apart_and_say_which():
+    clock = FakeClock()
+    stats = NodeStats(clock)
+    # Every frame fails (e.g. CUDA out of memory): input arrives, nothing is processed.
+    for _ in range(5):
+        stats.record_received()
+        stats.record_failed("RuntimeError: CUDA out of memory")
+    failing = status_of(stats, clock)
+    values = {kv.key: kv.value for kv in failing.values}
+    assert failing.level == DiagnosticStatus.ERROR and "nothing is processed" in failing.message
+    assert "CUDA out of memory" in failing.message
+    assert (values["failed_frames"], values["total_failed"], values["rejected_messages"]) == ("5", "5", "0")
+    # Most frames fail, some succeed: WARN.
+    for n in range(4):
+        stats.record_received()
+        if n:
+            stats.record_failed("ValueError: bad")
+        else:
+            stats.record_processed({}, 1.0, 0, False)
+    most = status_of(stats, clock)
+    assert most.level == DiagnosticStatus.WARN and "most frames fail: 3 of 4" in most.message
+    # Every input message is rejected (e.g. an unsupported encoding): ERROR too.
+    for _ in range(3):
+        stats.record_rejected()
+    rejected = status_of(stats, clock)
+    assert rejected.level == DiagnosticStatus.ERROR and "3 input message(s) rejected" in rejected.message
+    # Some rejected among good frames, bad detection rows, unpaired arrays: WARN naming each.
+    stats.record_received()
+    stats.record_processed({}, 1.0, 0, False)
+    stats.record_rejected()
+    stats.record_dropped_detections(2)
+    stats.record_unpaired(4)
+    mixed = status_of(stats, clock)
+    values = {kv.key: kv.value for kv in mixed.values}
+    assert mixed.level == DiagnosticStatus.WARN
+    for text in ("rejected 1 bad input", "dropped 2 bad detection", "4 detection array(s) never found their image"):
+        assert text in mixed.message, mixed.message
+    assert (values["unpaired_detection_arrays"], values["dropped_detections"], values["total_unpaired"]) == ("4", "2", "4")
+    # Input goes stale: WARN after input_timeout_s without a message, not before.
+    assert status_of(stats, clock, seconds=1.0).level == DiagnosticStatus.OK
+    stale = status_of(stats, clock, seconds=1.5)
+    assert stale.level == DiagnosticStatus.WARN and "no input for 3.5 s" in stale.message
+    assert status_of(stats, clock, seconds=5.0, input_timeout_s=0.0).level == DiagnosticStatus.OK
+    # Input keeps coming, the worker finishes nothing for longer than the timeout (stuck): ERROR.
+    stats.restart_clock()
+    for _ in range(3):
+        stats.record_received()
+        stats.record_dropped()
+        assert status_of(stats, clock, seconds=0.5).level != DiagnosticStatus.ERROR
+    stats.record_received()
+    stuck = status_of(stats, clock, seconds=1.0)
+    assert stuck.level == DiagnosticStatus.ERROR and "no frame finished for 2.5 s" in stuck.message
 
 
 def test_error_throttle_logs_once_per_kind_and_period_and_counts_the_rest():
@@ -243,9 +299,9 @@ def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monk
         first, second = Header(), Header()
         first.stamp.sec, second.stamp.sec = 1, 2
         node._hand_over(None, empty, first)
-        _wait_for(lambda: node.stats.take_window().total_skipped == 1, "the failing frame to be skipped")
+        _wait_for(lambda: node.stats.take_window().totals["failed"] == 1, "the failing frame to be counted")
         node._hand_over(None, empty, second)
-        _wait_for(lambda: node.stats.take_window().total_processed == 1, "the next frame to be processed")
+        _wait_for(lambda: node.stats.take_window().totals["processed"] == 1, "the next frame to be processed")
         assert node._worker.is_alive()
     finally:
         node.stop()
@@ -286,7 +342,7 @@ def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monke
                 detection.results = [result]
                 msg.detections.append(detection)
             node._on_detections(serialize_message(msg) if serialized else msg)
-            _wait_for(lambda: node.stats.take_window().total_processed == frame, f"frame {frame}")
+            _wait_for(lambda: node.stats.take_window().totals["processed"] == frame, f"frame {frame}")
         _wait_for(lambda: executor.spin_once(timeout_sec=0.05) or any(m.header.stamp.sec == 3 for m in received),
                   "the tracks of frame 3")
         last = next(m for m in received if m.header.stamp.sec == 3)
@@ -298,7 +354,7 @@ def test_detections_in_and_tracks_out_as_bytes_or_as_messages(ros_context, monke
         assert len({d.id for d in last.detections}) == 2 and all(d.id.isdigit() for d in last.detections)
         if serialized:
             node._on_detections(b"\x00\x01\x00\x00 not a detection array")
-            assert node.stats.take_window().total_skipped == 1
+            assert node.stats.take_window().totals["rejected"] == 1
     finally:
         executor.shutdown()
         listener.destroy_node()
@@ -312,3 +368,71 @@ def test_frame_buffers_stay_in_the_heap_where_malloc_is_glibc():
     from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 
     assert keep_frame_buffers() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_stamp_order_passes_newer_stamps_and_restarts_on_a_jump_back():
+    from deepsort_ros.ros.frame_slots import StampOrder
+
+    order = StampOrder()
+    assert order.check("image", 10_000_000_000, 1.0) == (StampOrder.NEW, None)
+    assert order.check("image", 10_100_000_000, 1.0) == (StampOrder.NEW, 10_000_000_000)
+    assert order.check("image", 10_100_000_000, 1.0) == (StampOrder.REPEATED, 10_100_000_000)
+    assert order.check("image", 10_000_000_000, 1.0) == (StampOrder.OUT_OF_ORDER, 10_100_000_000)
+    assert order.check("detections", 5_000_000_000, 1.0) == (StampOrder.NEW, None)  # each input on its own
+    assert order.generation == 0
+    assert order.check("image", 9_000_000_000, 1.0) == (StampOrder.RESTART, 10_100_000_000)
+    assert order.generation == 1
+    assert order.check("detections", 4_000_000_000, 1.0)[0] == StampOrder.NEW  # the restart forgot every input
+    assert order.check("image", 1_000_000_000, 0.0)[0] == StampOrder.OUT_OF_ORDER  # reset_s 0: never restart
+    order.clear()
+    assert order.check("image", 1_000_000_000, 0.0)[0] == StampOrder.NEW and order.generation == 1
+
+
+def test_diagnostics_turn_error_when_every_frame_fails(ros_context, monkeypatch):
+    """A failure on every frame (here: CUDA out of memory) is counted and /diagnostics says ERROR."""
+    import numpy as np
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from std_msgs.msg import Header
+
+    from deepsort_ros.ros.node import TrackerNode
+
+    node = TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none")])
+    listener = rclpy.create_node("diagnostics_listener", context=ros_context)
+    statuses = []
+    listener.create_subscription(DiagnosticArray, "/diagnostics",
+                                 lambda msg: statuses.extend(s for s in msg.status if s.hardware_id == "/tracker_node"),
+                                 10)
+    executor = SingleThreadedExecutor(context=ros_context)
+    executor.add_node(node)
+    executor.add_node(listener)
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")
+
+    monkeypatch.setattr(node.pipeline, "process", out_of_memory)
+    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+    try:
+        stamp = 0
+
+        def failing():
+            nonlocal stamp
+            stamp += 1
+            header = Header()
+            header.stamp.sec = stamp
+            node._hand_over(None, empty, header)  # input keeps arriving, as from a camera
+            executor.spin_once(timeout_sec=0.05)
+            return any(s.level == s.ERROR for s in statuses)
+        _wait_for(failing, "an ERROR status")
+        error = next(s for s in statuses if s.level == s.ERROR)
+        values = {kv.key: kv.value for kv in error.values}
+        assert "nothing is processed" in error.message and "CUDA out of memory" in error.message
+        assert int(values["failed_frames"]) >= 1 and values["total_processed"] == "0"
+    finally:
+        executor.shutdown()
+        listener.destroy_node()
+        node.stop()
+        node.destroy_node()

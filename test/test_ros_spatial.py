@@ -11,8 +11,11 @@ import os
 import numpy as np
 import pytest
 from geometry_msgs.msg import PoseStamped
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
+from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -94,11 +97,19 @@ def send(state, boxes, bgr, depth=None, info=True, wait=tuple(OUTPUTS)):
     probe, namespace = state["probe"], state["namespace"]
     out = {topic: probe.wait_for_stamp(f"{namespace}/{topic}", header) for topic in wait if topic != "tracks/markers"}
     if "tracks/markers" in wait:
-        # A MarkerArray has no header: it is published after tracks_3d, once per tracks_3d message.
+        # A MarkerArray has no header: it is published after tracks_3d, once per tracks_3d message (and
+        # once more, DELETEALL only, on each deactivation).
         count = len(probe.messages[f"{namespace}/tracks_3d"])
-        probe.wait(lambda: len(probe.messages[f"{namespace}/tracks/markers"]) >= count, what="tracks/markers")
-        out["tracks/markers"] = probe.messages[f"{namespace}/tracks/markers"][count - 1]
+        probe.wait(lambda: len(frame_markers(probe, namespace)) >= count, what="tracks/markers")
+        out["tracks/markers"] = frame_markers(probe, namespace)[count - 1]
     return out
+
+
+def frame_markers(probe, namespace):
+    """The tracks/markers messages of processed frames (not the DELETEALLs of deactivations)."""
+    with probe.condition:
+        return [msg for msg in probe.messages[f"{namespace}/tracks/markers"]
+                if not any(marker.action == Marker.DELETEALL for marker in msg.markers)]
 
 
 def scene_frame(state, t, **kwargs):
@@ -163,6 +174,71 @@ def test_depth_tracks_carry_metres_ids_stamps_and_frames(depth_node):
         deleted |= {(m.ns, m.id) for m in out["tracks/markers"].markers if m.action == Marker.DELETE}
     assert not out["tracks"].detections and not out["tracks/markers"].markers
     assert deleted >= {(ns, i) for ns in ("body", "label", "velocity") for i in shown}
+
+
+def test_spatial_outputs_follow_the_life_cycle_and_reset_leaves_no_ghosts(depth_node):
+    """Deactivated: the spatial subscriptions go, every marker is deleted and nothing goes out on tracks,
+    tracks_3d, tracks/points or tracks/markers; reactivated, the kept tracks come back; ~/reset deletes the
+    markers of the tracks it ended."""
+    probe, namespace, node = depth_node["probe"], depth_node["namespace"], depth_node["node"]
+    publishers = depth_node["publishers"]
+    for index in range(8):
+        _, out = scene_frame(depth_node, index / FPS)
+    shown = {m.id for m in out["tracks/markers"].markers if m.action == Marker.ADD}
+    assert shown
+    with probe.condition:
+        counts = {topic: len(probe.messages[f"{namespace}/{topic}"]) for topic in OUTPUTS}
+
+    request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))
+    assert probe.call(ChangeState, f"{node.name}/change_state", request).success
+    probe.wait_until(lambda: not any(publishers[t].get_subscription_count() for t in ("image", "depth", "camera_info")),
+                     what="the subscriptions to go")
+    markers = f"{namespace}/tracks/markers"
+    probe.wait(lambda: len(probe.messages[markers]) > counts["tracks/markers"], what="the markers cleared")
+    with probe.condition:
+        (cleared,) = probe.messages[markers][counts["tracks/markers"]:]
+    assert {(m.ns, m.action) for m in cleared.markers} == {(ns, Marker.DELETEALL) for ns in ("body", "label", "velocity")}
+    unseen = []
+    for index in range(8, 11):
+        frame = SCENE.render(index / FPS)
+        unseen.append(stamp_of(depth_node["next"]))
+        send(depth_node, frame.boxes[frame.visible > 0.3], frame.bgr, wait=(),
+             depth=depth_image(unseen[-1], frame.depth_mm))
+    with probe.condition:
+        counts = {topic: len(probe.messages[f"{namespace}/{topic}"]) for topic in OUTPUTS}
+
+    request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))
+    assert probe.call(ChangeState, f"{node.name}/change_state", request).success
+    probe.wait_until(lambda: all(publishers[t].get_subscription_count() for t in ("image", "depth", "camera_info")),
+                     what="the subscriptions again")
+    # The first frames after activation may beat their camera_info (subscribed afresh): send until one is
+    # measured.
+    for index in range(11, 30):
+        _, out = scene_frame(depth_node, index / FPS, wait=("tracks",))
+        header = out["tracks"].header
+        try:
+            probe.wait(lambda: probe.message_with_stamp(f"{namespace}/tracks_3d", header) is not None, timeout=2.0)
+            break
+        except AssertionError:
+            continue
+    assert probe.message_with_stamp(f"{namespace}/tracks_3d", header).detections, node.output()
+    for topic in ("tracks", "tracks_3d", "tracks/points"):
+        assert all(probe.message_with_stamp(f"{namespace}/{topic}", h) is None for h in unseen), topic
+    with probe.condition:
+        published = len(probe.messages[f"{namespace}/tracks_3d"]) - counts["tracks_3d"]
+    # Markers go out once per tracks_3d message: none were published while inactive.
+    probe.wait(lambda: len(probe.messages[markers]) >= counts["tracks/markers"] + published, what="tracks/markers")
+    with probe.condition:
+        assert len(probe.messages[markers]) == counts["tracks/markers"] + published
+        shown = {m.id for m in probe.messages[markers][-1].markers if m.action == Marker.ADD}
+    assert shown  # the kept tracks are shown again
+
+    response = probe.call(Trigger, f"{node.name}/reset", Trigger.Request())
+    assert response.success, response.message
+    _, out = scene_frame(depth_node, 30 / FPS)
+    assert not out["tracks"].detections  # new tracks are not confirmed yet
+    deleted = {(m.ns, m.id) for m in out["tracks/markers"].markers if m.action == Marker.DELETE}
+    assert deleted == {(ns, i) for ns in ("body", "label", "velocity") for i in shown}
 
 
 def test_bad_spatial_inputs_are_logged_while_2d_tracks_flow(depth_node):

@@ -22,6 +22,9 @@ class ExternalDetector:
     def __init__(self, class_names=()):
         self.class_names = [str(name) for name in class_names]
 
+    def reset(self) -> None:
+        """Nothing to forget: this detector keeps no state between frames."""
+
     def detect(self, images):
         """Always an error: in external mode detections must be passed to the pipeline."""
         raise ValueError("external detector: detections come from outside; pass them to Pipeline.process "

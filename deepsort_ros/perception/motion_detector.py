@@ -77,12 +77,18 @@ class MotionDetector:
         self.min_height, self.max_height = float(min_height), float(max_height)
         self.min_aspect, self.max_aspect = float(min_aspect), float(max_aspect)
         self.min_fill = float(min_fill)
-        self._subtractor = cv2.createBackgroundSubtractorMOG2(
-            history=int(history), varThreshold=float(var_threshold), detectShadows=bool(shadows))
+        self._subtractor_settings = dict(history=int(history), varThreshold=float(var_threshold),
+                                         detectShadows=bool(shadows))
+        self._subtractor = cv2.createBackgroundSubtractorMOG2(**self._subtractor_settings)
         self._open = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_size, open_size))
                       if open_size > 1 else None)
         self._close = (cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(close_width, 1), max(close_height, 1)))
                        if max(close_width, close_height) > 1 else None)
+
+    def reset(self) -> None:
+        """Forget the background model (the camera moved or a new sequence starts); it is relearned from
+        the next frames."""
+        self._subtractor = cv2.createBackgroundSubtractorMOG2(**self._subtractor_settings)
 
     def detect(self, images):
         """Detect blobs in each frame, in order.

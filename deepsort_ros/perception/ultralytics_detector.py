@@ -100,6 +100,9 @@ class UltralyticsDetector:
         if warmup:
             self.detect([np.zeros((int(imgsz), int(imgsz), 3), dtype=np.uint8)])
 
+    def reset(self) -> None:
+        """Nothing to forget: detection is frame by frame."""
+
     def detect(self, images):
         """Detect objects in a batch of frames.
 

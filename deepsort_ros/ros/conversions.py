@@ -6,12 +6,14 @@ which the node uses on its per-frame path where :func:`wire_format_matches_rmw` 
 Incoming images are decoded by :mod:`deepsort_ros.image_codec` (shared with the bag sources), or, for
 the common raw encodings, by cv_bridge where it is installed (robots with apt ROS 2); both give the same
 pixels. Every function that reads a message checks it first and raises ``ValueError`` naming what is
-wrong, so the node can log and skip a bad message instead of crashing or tracking garbage.
+wrong, so the node can log and skip a bad message instead of crashing or tracking garbage; a bad row of a
+detection array drops that row only (:class:`ReadDetections` counts them).
 """
 from __future__ import annotations
 
 import array
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from rclpy.serialization import deserialize_message, serialize_message
@@ -65,9 +67,27 @@ def bgr_to_image(bgr: np.ndarray, header: Header) -> Image:
     return msg
 
 
-def detection_array_to_numpy(msg: Detection2DArray, class_index: Callable[[str], int]
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read external detections as ``(boxes_xyxy (N,4) float32, scores (N,) float32, classes (N,) int64)``.
+class ReadDetections(NamedTuple):
+    """External detections as tracker input, without the rows that could not be used.
+
+    Attributes
+    ----------
+    detections : tuple
+        ``(boxes_xyxy (N,4) float32, scores (N,) float32, classes (N,) int64)`` of the good rows.
+    dropped : int
+        Rows dropped: a non-finite centre, size or score, a size that is not positive, or a score outside
+        [0, 1] (one bad row from another detector costs that row, not the whole frame).
+    problem : str
+        What was wrong with the first dropped row ("" when none was).
+    """
+
+    detections: tuple[np.ndarray, np.ndarray, np.ndarray]
+    dropped: int
+    problem: str
+
+
+def detection_array_to_numpy(msg: Detection2DArray, class_index: Callable[[str], int]) -> ReadDetections:
+    """Read external detections as tracker input (see :class:`ReadDetections`).
 
     Parameters
     ----------
@@ -75,12 +95,7 @@ def detection_array_to_numpy(msg: Detection2DArray, class_index: Callable[[str],
         Boxes by centre and size in image pixels; the first result of each detection gives class and
         score (no results: score 1 and class id ``""``).
     class_index : callable
-        Maps a ``class_id`` string to the tracker's class index.
-
-    Raises
-    ------
-    ValueError
-        When a centre, size or score is not finite, a size is not positive, or a score is outside [0, 1].
+        Maps a ``class_id`` string to the tracker's class index (called for good rows only).
     """
     count = len(msg.detections)
     values = np.empty((count, 5), dtype=np.float64)
@@ -95,18 +110,18 @@ def detection_array_to_numpy(msg: Detection2DArray, class_index: Callable[[str],
 
 
 def serialized_detections_to_numpy(data: bytes, class_index: Callable[[str], int]
-                                   ) -> tuple[Header, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                                   ) -> tuple[Header, ReadDetections]:
     """:func:`detection_array_to_numpy` for a serialised Detection2DArray (a raw subscription's bytes).
 
     Returns
     -------
     tuple
-        ``(header, (boxes_xyxy, scores, classes))``.
+        ``(header, ReadDetections)``.
 
     Raises
     ------
     ValueError
-        When the bytes are malformed or a detection is bad (see :func:`detection_array_to_numpy`).
+        When the bytes are malformed.
     """
     decoded = decode_detection_array(data)
     if decoded is None:  # another representation than XCDR1 little endian: rclpy reads it
@@ -121,24 +136,30 @@ def serialized_detections_to_numpy(data: bytes, class_index: Callable[[str], int
 
 
 def _checked_detections(values: np.ndarray, class_ids: list[str], class_index: Callable[[str], int]
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Check (N, 5) centre x, centre y, size x, size y, score rows and turn them into tracker input."""
+                        ) -> ReadDetections:
+    """Check (N, 5) centre x, centre y, size x, size y, score rows, drop bad ones, make tracker input."""
     count = len(values)
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        raise ValueError(f"detection {int(np.argmax(bad))} of {count} has a non-finite centre, size or score")
-    bad = (values[:, 2] <= 0) | (values[:, 3] <= 0)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise ValueError(f"detection {row} of {count} has a non-positive size {values[row, 2]}x{values[row, 3]}")
-    bad = (values[:, 4] < 0) | (values[:, 4] > 1)
+    with np.errstate(invalid="ignore"):
+        non_finite = ~np.isfinite(values).all(axis=1)
+        no_size = ~non_finite & ((values[:, 2] <= 0) | (values[:, 3] <= 0))
+        bad_score = ~non_finite & ((values[:, 4] < 0) | (values[:, 4] > 1))
+    bad = non_finite | no_size | bad_score
+    problem = ""
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"detection {row} of {count} has score {values[row, 4]} outside [0, 1]")
+        if non_finite[row]:
+            problem = f"detection {row} of {count} has a non-finite centre, size or score"
+        elif no_size[row]:
+            problem = f"detection {row} of {count} has a non-positive size {values[row, 2]}x{values[row, 3]}"
+        else:
+            problem = f"detection {row} of {count} has score {values[row, 4]} outside [0, 1]"
+        keep = ~bad
+        values = values[keep]
+        class_ids = [class_id for class_id, good in zip(class_ids, keep.tolist()) if good]
     centres, sizes = values[:, :2], values[:, 2:4]
     boxes = np.concatenate([centres - sizes * 0.5, centres + sizes * 0.5], axis=1).astype(np.float32)
-    classes = np.fromiter((class_index(c) for c in class_ids), dtype=np.int64, count=count)
-    return boxes, values[:, 4].astype(np.float32), classes
+    classes = np.fromiter((class_index(c) for c in class_ids), dtype=np.int64, count=len(class_ids))
+    return ReadDetections((boxes, values[:, 4].astype(np.float32), classes), int(np.count_nonzero(bad)), problem)
 
 
 def tracks_to_detection_array(header: Header, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray,

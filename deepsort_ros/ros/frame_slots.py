@@ -3,6 +3,7 @@
 :class:`LatestSlot` holds at most one item: a new frame replaces the one still waiting, so the worker
 always starts on the newest frame and callbacks never wait for inference. :class:`StampPairer` joins
 detection arrays from another detector with the image of the same stamp (tracker-only mode).
+:class:`StampOrder` lets only newer stamps through and notices a replay starting again.
 """
 from __future__ import annotations
 
@@ -86,3 +87,46 @@ class StampPairer:
                 # Detections whose image never came are lost: counted as dropped.
                 self.unpaired_detections += 1
             return None
+
+
+class StampOrder:
+    """Stamp order per input (``image``, ``detections``): newer stamps pass, repeated and older ones do not,
+    and a stamp that jumps back by ``reset_s`` or more (a bag replay starting again) starts a new generation
+    of tracks.
+
+    Attributes
+    ----------
+    generation : int
+        Bumped by every restart; frames of a new generation start new tracks.
+    """
+
+    NEW, RESTART, REPEATED, OUT_OF_ORDER = "new", "restart", "repeated", "out-of-order"
+
+    def __init__(self):
+        self._last: dict[str, int] = {}
+        self.generation = 0
+
+    def check(self, kind: str, stamp_ns: int, reset_s: float) -> tuple[str, int | None]:
+        """Classify ``stamp_ns`` against the previous ``kind`` stamp and remember it when it is used.
+
+        Returns
+        -------
+        tuple
+            ``(verdict, previous stamp in ns or None)``; the verdict is NEW or RESTART (use the message) or
+            REPEATED or OUT_OF_ORDER (skip it). ``reset_s`` 0 never restarts.
+        """
+        last = self._last.get(kind)
+        if last is None or stamp_ns > last:
+            verdict = self.NEW
+        elif reset_s > 0 and (last - stamp_ns) * 1e-9 >= reset_s:
+            self._last.clear()
+            self.generation += 1
+            verdict = self.RESTART
+        else:
+            return (self.REPEATED if stamp_ns == last else self.OUT_OF_ORDER), last
+        self._last[kind] = stamp_ns
+        return verdict, last
+
+    def clear(self) -> None:
+        """Forget the previous stamps (after a reset, a replay may start again from its first stamp)."""
+        self._last.clear()

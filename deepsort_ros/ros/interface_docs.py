@@ -24,10 +24,15 @@ TOPIC_PURPOSES = {
     "detections": "another detector's detections (`detector.backend: external`), paired by stamp with "
                   "the image when appearance or camera motion is on",
     "tracks": "one Detection2D per reported track: `id` = track id, bbox in image pixels, "
-              "`results[0].hypothesis` = class and score; header = the image's",
-    "tracks/image": "annotated bgr8 image (boxes, ids, classes, trails), drawn only while subscribed",
-    "label_info": "class map of the detector (transient local, published once)",
-    "/diagnostics": "1 Hz: input and processed rates, dropped frames, stage latencies, active tracks, device",
+              "`results[0].hypothesis` = class and score of the detection matched this frame; **score 0 = "
+              "coasting**: no detection this frame, the bbox is the Kalman prediction; header = the image's",
+    "tracks/image": "annotated bgr8 image (boxes, ids, classes, trails; coasting tracks dashed with `?` after "
+                    "the id), drawn only while subscribed",
+    "label_info": "class map (transient local; published on activation and again when another detector "
+                  "names a new class)",
+    "/diagnostics": "1 Hz: rates, frames dropped as stale, rejected input, failed frames, unpaired detection "
+                    "arrays, dropped detection rows, stage latencies, active tracks, device; OK / WARN / ERROR "
+                    "as described below",
     "camera_info": "intrinsics of the colour image (`spatial.mode` depth or ground_plane), paired by stamp",
     "depth": "depth image registered to the colour image, 16UC1 mm or 32FC1 m (`spatial.mode: depth`), "
              "paired by stamp within `spatial.depth_slop_s`",
@@ -37,7 +42,7 @@ TOPIC_PURPOSES = {
     "tracks/points": "one point per track: x, y, z, vx, vy, vz (float32, m and m/s), id (uint32); a Nav2 "
                      "costmap observation source",
     "tracks/markers": "RViz: per track a body cylinder, a label (id, class, speed) and a velocity arrow; "
-                      "markers of ended tracks are deleted",
+                      "markers of ended tracks are deleted, all of them when the node deactivates",
     "target_pose": "pose of the track to follow (`spatial.target.mode` nearest or id), e.g. for Nav2 dynamic "
                    "object following",
 }

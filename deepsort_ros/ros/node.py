@@ -1,20 +1,29 @@
 """The tracker node: images (and optionally another detector's detections) in, tracks out.
 
+A managed (lifecycle) node: ``configure`` declares and checks the parameters and loads the models,
+``activate`` subscribes and starts publishing, ``deactivate`` stops both but keeps the models, ``cleanup``
+frees them and ``shutdown`` ends the process. With ``autostart`` (the default) it configures and activates
+itself at start, so ``ros2 run`` and the launch files need no lifecycle manager.
+
 Topics (relative, so namespaces and remapping work):
 
 - subscribes ``image`` (sensor_msgs/Image) or ``image/compressed`` (sensor_msgs/CompressedImage), and in
   tracker-only mode (``detector.backend: external``) ``detections`` (vision_msgs/Detection2DArray);
-- publishes ``tracks`` (vision_msgs/Detection2DArray), ``tracks/image`` (sensor_msgs/Image, bgr8, drawn
-  only while subscribed), ``label_info`` (vision_msgs/LabelInfo, transient local, once) and
-  ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, 1 Hz);
+- publishes ``tracks`` (vision_msgs/Detection2DArray; a track coasting on its prediction, with no
+  detection this frame, has score 0), ``tracks/image`` (sensor_msgs/Image, bgr8, drawn only while
+  subscribed), ``label_info`` (vision_msgs/LabelInfo, transient local, again whenever the class map grows)
+  and ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, 1 Hz);
 - with ``spatial.mode`` depth or ground_plane also subscribes ``camera_info`` (and ``depth``) and publishes
-  ``tracks_3d``, ``tracks/points``, ``tracks/markers`` and ``target_pose`` (:mod:`deepsort_ros.ros.spatial_io`).
+  ``tracks_3d``, ``tracks/points``, ``tracks/markers`` and ``target_pose`` (:mod:`deepsort_ros.ros.spatial_io`);
+- serves ``~/reset`` (std_srvs/Trigger): forget every track (and its metric state), the background model
+  and the camera motion estimate (ids continue).
 
 Callbacks only do cheap checks (stamp order, raw image layout, detection values) and drop the message
 into a one-frame slot; a worker thread converts, runs the pipeline and publishes, so the node always
 works on the newest frame and never queues stale ones. Bad input is logged (throttled per kind of
-problem) and skipped. A stamp that jumps back by ``time_jump_reset_s`` or more (a bag replay starting
-again) starts new tracks instead.
+problem) and counted; a bad row of a detection array costs that row only. A stamp that jumps back by
+``time_jump_reset_s`` or more (a bag replay starting again) starts new tracks instead; a stamp of 0 (a
+camera that leaves stamps unset) is replaced by the receive time.
 
 Per-frame costs beyond inference are kept low: detection arrays are read and ``tracks`` written as
 serialised bytes (:mod:`deepsort_ros.ros.detection_wire`, where the middleware's wire format is the
@@ -24,6 +33,7 @@ deepsort_ros.ros.node_overhead`` measures them.
 """
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -36,12 +46,15 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
 from sensor_msgs.msg import CompressedImage, Image
+from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2DArray, LabelInfo, VisionClass
 
 from deepsort_ros.annotate import Annotator
+from deepsort_ros.core import TrackState
 from deepsort_ros.image_codec import check_raw_image
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
@@ -49,7 +62,7 @@ from deepsort_ros.ros.conversions import (bgr_to_image, detection_array_to_numpy
                                           serialized_detections_to_numpy, serialized_tracks, stamp_to_ns,
                                           tracks_to_detection_array, wire_format_matches_rmw)
 from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
-from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
+from deepsort_ros.ros.frame_slots import LatestSlot, StampOrder, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
 from deepsort_ros.ros.malloc_tuning import keep_frame_buffers
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
@@ -58,35 +71,101 @@ from deepsort_ros.ros.spatial_io import SpatialIO
 NODE_NAME = "tracker_node"
 ERROR_PERIOD_S = 5.0
 DIAGNOSTICS_PERIOD_S = 1.0
+# The worker finishes its frame before deactivate returns; a frame stuck longer publishes nothing anyway
+# (the publishers are off by then).
+WORKER_JOIN_S = 5.0
+# After a shutdown transition the process stays this long, so the ChangeState response reaches the caller.
+SHUTDOWN_LINGER_S = 0.5
 # LabelInfo.class_map ids are uint16.
 MAX_LABEL_CLASSES = 65536
 # Tracker-only mode without appearance or camera motion: the pipeline wants an image but never reads it.
 _NO_PIXELS = np.zeros((1, 1, 3), dtype=np.uint8)
+_COASTING = int(TrackState.COASTING)
+_SMALLEST_SCORE = np.finfo(np.float64).tiny
+# Configuration problems: bad parameters, missing or unreadable weights, unavailable devices.
+CONFIGURATION_ERRORS = (ValueError, OSError, ImportError, RuntimeError)
 
 
-class TrackerNode(Node):
-    """DeepSORT tracking as a ROS 2 node (see the module docstring for topics).
+def published_scores(tracks) -> np.ndarray:
+    """The ``tracks`` topic's scores: the matched detection's score, 0 for a track coasting on its prediction
+    (no detection this frame), so consumers tell measured from predicted positions by ``score > 0``.
+
+    A matched detection scored 0 (possible with ``tracker.min_score`` 0) is reported as the smallest positive
+    double, so the encoding stays exact."""
+    return np.where(tracks.states == _COASTING, 0.0, np.maximum(tracks.scores, _SMALLEST_SCORE))
+
+
+class TrackerNode(LifecycleNode):
+    """DeepSORT tracking as a managed ROS 2 node (see the module docstring for topics and life cycle).
+
+    With ``autostart`` on (default) the constructor configures and activates the node.
 
     Raises
     ------
     parameters.ParameterError
-        When a parameter is malformed or unknown.
-    ValueError, FileNotFoundError
-        When the pipeline cannot be built (bad backend settings, missing model weights).
+        When a parameter is malformed or unknown (autostart).
+    ValueError, OSError, ImportError, RuntimeError
+        When the pipeline cannot be built (bad backend settings, missing model weights; autostart).
     """
 
     def __init__(self, **node_kwargs: Any):
         super().__init__(NODE_NAME, **node_kwargs)
+        self.pipeline: Pipeline | None = None
+        self.spatial_io: SpatialIO | None = None
+        self.tracks_publisher = self.image_publisher = self.label_info_publisher = self.diagnostics_publisher = None
+        self._values_lock = threading.Lock()
+        self._subscriptions_made: list = []
+        self._worker: threading.Thread | None = None
+        self._diagnostics_timer = None
+        self._stop = threading.Event()
+        self._slot = LatestSlot()
+        # Held by the worker for a frame and by ~/reset, so a reset never lands in the middle of a frame.
+        self._pipeline_lock = threading.Lock()
+        self._parameter_callbacks_added = False
+        self._weight_free_notice_given = False
+        self._zero_stamp_warned: set[str] = set()
+        self._configure_failure: BaseException | None = None
+        self._autostarting = False
+        # Done when a shutdown transition finished: main() then leaves.
+        self.finished = Future()
         try:
-            self._set_up()
+            values = parameters.declare(self, [spec for spec in parameters.node_specs()
+                                               if spec.name == parameters.AUTOSTART])
+            self.create_service(Trigger, "~/reset", self._on_reset)
+            if values[parameters.AUTOSTART]:
+                self._start()
         except BaseException:
             # Release the rcl node while its context is alive: left to the garbage collector until after
             # rclpy shuts down, its handles are finalised in arbitrary order at exit, which can crash.
+            self.stop()
             self.destroy_node()
             raise
 
-    # ------------------------------------------------------------------ setup
-    def _set_up(self) -> None:
+    def _start(self) -> None:
+        """Configure and activate; raises what made configure fail."""
+        self._autostarting = True
+        try:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise self._configure_failure or RuntimeError("configure failed")
+        finally:
+            self._autostarting = False
+        if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+            raise RuntimeError("activate failed")
+
+    # ------------------------------------------------------------------ life cycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._configure_failure = None
+        try:
+            self._configure()
+        except Exception as error:  # any failure leaves the node unconfigured, with the reason logged
+            self._release()
+            self._configure_failure = error
+            if not self._autostarting:  # autostart: the caller reports it (main says "cannot start")
+                self.get_logger().error(f"cannot configure: {_one_line(error)}")
+            return TransitionCallbackReturn.FAILURE
+        return super().on_configure(state)
+
+    def _configure(self) -> None:
         # The node's own parameters come first: detector.backend and reid.backend pick the tracker.* defaults
         # (their presets).
         values = parameters.declare(self, parameters.node_specs())
@@ -94,102 +173,194 @@ class TrackerNode(Node):
         values.update(parameters.declare(self, [spec for spec in specs if spec.name not in values]))
         parameters.check_overrides_declared(self)
         self._specs = {spec.name: spec for spec in specs}
-        self._values = values
-        self._values_lock = threading.Lock()
-        self._tracker_changed = False
+        with self._values_lock:
+            self._values = values
+            self._tracker_changed = False
 
         self.pipeline = Pipeline.from_config(pipeline_config(values))
         self.labels = ClassLabels(self.pipeline.class_names)
+        self._published_label_count = 0
         self.annotator = Annotator(trail_length=values["annotation.trail_length"])
         self.device = resolved_device(self.pipeline)
         self.stats = NodeStats()
         self.errors = ErrorThrottle(self.get_logger().error, ERROR_PERIOD_S)
-        self._slot = LatestSlot()
-        self._last_stamp_ns: dict[str, int] = {}
-        # Bumped when time jumps back (a replay restarted): frames of a new generation start new tracks.
-        self._generation = 0
+        self._stamps = StampOrder()
         self._worker_generation = 0
-        self._stop = threading.Event()
         # Detection arrays in and out as bytes: rclpy's field-by-field message conversion costs about 1 ms
         # per 20-detection array each way.
         self._serialized = wire_format_matches_rmw()
-
+        self._plan_inputs(values)
         self._create_publishers()
-        self._create_subscriptions(values)
-        # Spatial hook 1: metric inputs and outputs (spatial.mode), see deepsort_ros.ros.spatial_io.
-        self.spatial_io = SpatialIO(self, values, self._input_qos, self.errors.report)
-        self.add_on_set_parameters_callback(self._check_parameter_change)
-        self.add_post_set_parameters_callback(self._apply_parameter_change)
-        self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
-        self._publish_label_info()
+        # Spatial hook 1: metric inputs and outputs (spatial.mode), see deepsort_ros.ros.spatial_io; its
+        # publishers are lifecycle ones like the node's, its subscriptions follow activate/deactivate.
+        self.spatial_io = SpatialIO(self, values, _input_qos(values), self.errors.report)
+        if not self._parameter_callbacks_added:
+            self.add_on_set_parameters_callback(self._check_parameter_change)
+            self.add_post_set_parameters_callback(self._apply_parameter_change)
+            self._parameter_callbacks_added = True
         self.get_logger().info(
-            f"tracking with detector {values['detector.backend']}, appearance {values['reid.backend']} on "
+            f"configured: detector {values['detector.backend']}, appearance {values['reid.backend']} on "
             f"{self.device}; input {self._input_description}")
+        if values["detector.backend"] == "motion" and not self._weight_free_notice_given:
+            self._weight_free_notice_given = True
+            self.get_logger().warning(
+                "detector.backend motion: the weight-free background-subtraction detector works on fixed "
+                "cameras only; on a moving robot set detector.backend: ultralytics and detector.model")
         if not self._serialized:
             self.get_logger().info("this middleware's Detection2DArray wire format is not XCDR1 little endian: "
                                    "detections and tracks go through rclpy messages (slower)")
-        # Last: nothing after it can fail, so a failed start never leaves a thread to stop.
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._create_subscriptions()
+        self.stats.restart_clock()
+        self._diagnostics_timer = self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
+        result = super().on_activate(state)  # enables the publishers
+        self._publish_label_info()
+        self._stop.clear()
+        self._slot = LatestSlot()
         self._worker = threading.Thread(target=self._work, name="tracker_worker", daemon=True)
         self._worker.start()
+        self.get_logger().info("active: tracking")
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_subscriptions()
+        self.stop()  # the frame in progress finishes first, so the markers cleared next stay cleared
+        self.spatial_io.clear_markers(self.get_clock().now().to_msg())  # no stale people in RViz while inactive
+        result = super().on_deactivate(state)  # disables the publishers: nothing goes out from here on
+        self.get_logger().info("inactive: models loaded, not tracking")
+        return result
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_cleanup(state)
+        self._release()
+        self.get_logger().info("unconfigured: models released")
+        return result
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_subscriptions()
+        self.stop()
+        self._release()
+        self.finished.set_result(True)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_subscriptions()
+        self.stop()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS  # back to unconfigured, ready to configure again
+
+    def _release(self) -> None:
+        """Free the models and publishers (cleanup, shutdown, a failed configure)."""
+        for publisher in (self.tracks_publisher, self.image_publisher, self.label_info_publisher,
+                          self.diagnostics_publisher):
+            if publisher is not None:
+                self.destroy_lifecycle_publisher(publisher)
+        self.tracks_publisher = self.image_publisher = self.label_info_publisher = self.diagnostics_publisher = None
+        if self.spatial_io is not None:
+            self.spatial_io.release()
+            self.spatial_io = None
+        if self.pipeline is None:
+            return
+        self.pipeline = None
+        gc.collect()  # model graphs hold reference cycles: free them now, not at some later collection
+        torch = sys.modules.get("torch")  # imported only where a torch or ultralytics backend ran
+        if torch is not None and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()  # give the models' GPU memory back to the device, not to torch's cache
 
     def _create_publishers(self) -> None:
-        self.tracks_publisher = self.create_publisher(Detection2DArray, "tracks", 10)
+        self.tracks_publisher = self.create_lifecycle_publisher(Detection2DArray, "tracks", 10)
         # Depth 1: a slow viewer gets the newest picture, not a backlog.
-        self.image_publisher = self.create_publisher(Image, "tracks/image", 1)
+        self.image_publisher = self.create_lifecycle_publisher(Image, "tracks/image", 1)
         latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.label_info_publisher = self.create_publisher(LabelInfo, "label_info", latched)
-        self.diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.label_info_publisher = self.create_lifecycle_publisher(LabelInfo, "label_info", latched)
+        self.diagnostics_publisher = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
 
-    def _create_subscriptions(self, values: dict[str, Any]) -> None:
-        reliability = (ReliabilityPolicy.RELIABLE if values["qos.reliability"] == "reliable"
-                       else ReliabilityPolicy.BEST_EFFORT)
-        qos = QoSProfile(depth=values["qos.depth"], history=HistoryPolicy.KEEP_LAST, reliability=reliability,
-                         durability=DurabilityPolicy.VOLATILE)
-        self._input_qos = qos
+    def _plan_inputs(self, values: dict[str, Any]) -> None:
+        """Which topics activate subscribes, and the stamp pairer when images and detections meet."""
         external = values["detector.backend"] == "external"
         # Appearance features and camera motion need the pixels; plain IoU/Kalman tracking does not.
-        needs_image = not external or values["reid.backend"] != "none" or values["motion_compensation"]
-        self._pairer = StampPairer(values["sync.queue_size"]) if external and needs_image else None
-        inputs = []
-        if needs_image:
-            if values["image_transport"] == "compressed":
-                self.create_subscription(CompressedImage, "image/compressed", self._on_image, qos)
-            else:
-                self.create_subscription(Image, "image", self._on_image, qos)
-            inputs.append(self.resolve_topic_name("image/compressed" if values["image_transport"] == "compressed"
-                                                  else "image"))
+        self._needs_image = not external or values["reid.backend"] != "none" or values["motion_compensation"]
+        self._pairer = StampPairer(values["sync.queue_size"]) if external and self._needs_image else None
+        self._image_topic = "image/compressed" if values["image_transport"] == "compressed" else "image"
+        inputs = [self.resolve_topic_name(self._image_topic)] if self._needs_image else []
         if external:
-            self.create_subscription(Detection2DArray, "detections", self._on_detections, qos,
-                                     raw=self._serialized)
-            inputs.append(self.resolve_topic_name("detections") + (" (paired by stamp)" if needs_image else ""))
+            inputs.append(self.resolve_topic_name("detections") + (" (paired by stamp)" if self._needs_image else ""))
         self._input_description = " + ".join(inputs)
 
+    def _create_subscriptions(self) -> None:
+        values = self._values
+        qos = _input_qos(values)
+        made = self._subscriptions_made
+        if self._needs_image:
+            image_type = CompressedImage if self._image_topic == "image/compressed" else Image
+            made.append(self.create_subscription(image_type, self._image_topic, self._on_image, qos))
+        if values["detector.backend"] == "external":
+            made.append(self.create_subscription(Detection2DArray, "detections", self._on_detections, qos,
+                                                 raw=self._serialized))
+        self.spatial_io.subscribe()
+
+    def _destroy_subscriptions(self) -> None:
+        while self._subscriptions_made:
+            self.destroy_subscription(self._subscriptions_made.pop())
+        if self.spatial_io is not None:
+            self.spatial_io.unsubscribe()
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = None
+
     def _publish_label_info(self) -> None:
+        names = list(self.labels.names[:MAX_LABEL_CLASSES])
         msg = LabelInfo(threshold=float(self._values["detector.confidence"]))
         msg.header.stamp = self.get_clock().now().to_msg()
-        msg.class_map = [VisionClass(class_id=index, class_name=name)
-                         for index, name in enumerate(self.labels.names[:MAX_LABEL_CLASSES])]
+        msg.class_map = [VisionClass(class_id=index, class_name=name) for index, name in enumerate(names)]
         self.label_info_publisher.publish(msg)
+        self._published_label_count = len(names)
+
+    # ------------------------------------------------------------------ services
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if self.pipeline is None:
+            response.success, response.message = False, "not configured"
+            return response
+        with self._pipeline_lock:
+            self.pipeline.reset()
+            self.annotator.reset()
+            self._stamps.clear()  # a replay may start again from its first stamp
+        self.get_logger().info("reset: tracks, metric states, background model and camera motion cleared")
+        response.success = True
+        response.message = "tracks, metric states, background model and camera motion cleared; track ids continue"
+        return response
 
     # ------------------------------------------------------------------ callbacks (never block)
-    def _accept_stamp(self, kind: str, stamp) -> int | None:
-        """The stamp in ns when it is newer than the previous ``kind`` message's, else log and None."""
-        stamp_ns = stamp_to_ns(stamp)
-        last = self._last_stamp_ns.get(kind)
-        reset_s = self._values["time_jump_reset_s"]
-        if last is not None and reset_s > 0 and (last - stamp_ns) * 1e-9 >= reset_s:
+    def _accept_stamp(self, kind: str, header) -> int | None:
+        """The stamp in ns when it is newer than the previous ``kind`` message's, else log and None.
+
+        A zero stamp (unset by the camera or simulator) is replaced in ``header`` by the receive time.
+        """
+        stamp = header.stamp
+        if stamp.sec == 0 and stamp.nanosec == 0:
+            if self._pairer is not None:
+                self._reject(kind, header, ValueError("stamp 0 (unset): images and detections are paired by "
+                                                      "stamp, so both need real stamps"))
+                return None
+            if kind not in self._zero_stamp_warned:
+                self._zero_stamp_warned.add(kind)
+                self.get_logger().warning(f"{kind} has stamp 0 (unset): tracking with receive times, which "
+                                          f"the outputs carry as their stamp (reported once)")
+            header.stamp = self.get_clock().now().to_msg()
+        stamp_ns = stamp_to_ns(header.stamp)
+        verdict, last = self._stamps.check(kind, stamp_ns, self._values["time_jump_reset_s"])
+        if verdict == StampOrder.RESTART:
             self.get_logger().warning(f"{kind} time jumped back {(last - stamp_ns) * 1e-9:.2f} s (replay "
                                       f"restarted?): starting new tracks")
-            self._last_stamp_ns.clear()
-            self._generation += 1
-        elif last is not None and stamp_ns <= last:
-            what = "repeated" if stamp_ns == last else "out-of-order"
-            self.errors.report(f"{kind} {what} stamp", f"skipping {kind} with {what} stamp {stamp.sec}.{stamp.nanosec:09d} "
-                               f"(previous {last // 1_000_000_000}.{last % 1_000_000_000:09d})")
-            self.stats.record_skipped()
+        elif verdict != StampOrder.NEW:
+            stamp = header.stamp
+            self.errors.report(f"{kind} {verdict} stamp", f"skipping {kind} with {verdict} stamp "
+                               f"{stamp.sec}.{stamp.nanosec:09d} (previous {last // 1_000_000_000}."
+                               f"{last % 1_000_000_000:09d})")
+            self.stats.record_rejected()
             return None
-        self._last_stamp_ns[kind] = stamp_ns
         return stamp_ns
 
     def _on_image(self, msg) -> None:
@@ -199,9 +370,9 @@ class TrackerNode(Node):
             try:
                 check_raw_image(msg)
             except ValueError as error:
-                self._skip("image", msg.header, error)
+                self._reject("image", msg.header, error)
                 return
-        stamp_ns = self._accept_stamp("image", msg.header.stamp)
+        stamp_ns = self._accept_stamp("image", msg.header)
         if stamp_ns is None:
             return
         if self._pairer is None:
@@ -214,28 +385,34 @@ class TrackerNode(Node):
     def _on_detections(self, msg: Detection2DArray | bytes) -> None:
         try:
             if isinstance(msg, bytes):  # the raw subscription's serialised array
-                header, detections = serialized_detections_to_numpy(msg, self.labels.index_of)
+                header, read = serialized_detections_to_numpy(msg, self.labels.index_of)
             else:
-                header, detections = msg.header, detection_array_to_numpy(msg, self.labels.index_of)
+                header, read = msg.header, detection_array_to_numpy(msg, self.labels.index_of)
         except ValueError as error:
-            self._skip("detections", None if isinstance(msg, bytes) else msg.header, error)
+            self._reject("detections", None if isinstance(msg, bytes) else msg.header, error)
             return
-        stamp_ns = self._accept_stamp("detections", header.stamp)
+        if read.dropped:
+            self.stats.record_dropped_detections(read.dropped)
+            where = f" at stamp {header.stamp.sec}.{header.stamp.nanosec:09d}"
+            self.errors.report(f"detections: {_problem_kind(read.problem)}",
+                               f"dropping {read.dropped} bad detection(s) of the array{where}: {read.problem}")
+        stamp_ns = self._accept_stamp("detections", header)
         if stamp_ns is None:
             return
+        detections = read.detections
         if self._pairer is None:
             self._hand_over(None, detections, header)
             return
         unpaired_before = self._pairer.unpaired_detections
         pair = self._pairer.add_detections(stamp_ns, detections)
-        self.stats.record_dropped(self._pairer.unpaired_detections - unpaired_before)
+        self.stats.record_unpaired(self._pairer.unpaired_detections - unpaired_before)
         if pair is not None:
             image, _ = pair
             self._hand_over(image, detections, image.header)
 
     def _hand_over(self, image, detections, header) -> None:
         self.stats.record_received()
-        if self._slot.put((image, detections, header, self._generation, time.perf_counter())):
+        if self._slot.put((image, detections, header, self._stamps.generation, time.perf_counter())):
             self.stats.record_dropped()
 
     # ------------------------------------------------------------------ parameters
@@ -260,7 +437,7 @@ class TrackerNode(Node):
             values = dict(self._values)
             if self._tracker_changed:
                 self._tracker_changed = False
-                self.pipeline.tracker.config = parameters.tracker_config(values)
+                self.pipeline.set_tracker_config(parameters.tracker_config(values))
         return values
 
     # ------------------------------------------------------------------ worker
@@ -270,11 +447,12 @@ class TrackerNode(Node):
             if item is None:
                 continue
             try:
-                self._process(*item)
-            except Exception as error:  # the node must outlive any frame: a failing frame is logged and skipped
+                with self._pipeline_lock:
+                    self._process(*item)
+            except Exception as error:  # the node must outlive any frame: a failing frame is logged and counted
                 if self._stop.is_set() or not self.context.ok():
                     return  # shutting down: the publishers are already gone
-                self._skip("pipeline", item[2], error)
+                self._fail(item[2], error)
 
     def _process(self, image_msg, detections, header, generation: int, received: float) -> None:
         values = self._current_values()
@@ -286,25 +464,29 @@ class TrackerNode(Node):
         try:
             bgr = None if image_msg is None else image_to_bgr(image_msg)
         except ValueError as error:
-            self._skip("image", header, error)
+            self._reject("image", header, error)
             return
         # Spatial hook 2: the depth image and camera_info paired with this frame (None when spatial is off).
         spatial_frame = self.spatial_io.frame_for(header, None if bgr is None else bgr.shape[1::-1])
         converted = time.perf_counter()
         result = self.pipeline.process(_NO_PIXELS if bgr is None else bgr, stamp_to_ns(header.stamp) * 1e-9,
                                        detections=detections, spatial=spatial_frame)
+        self.stats.record_dropped_detections(result.dropped_detections)
         tracks = result.tracks
         names = self.labels.labels(tracks.classes)
         class_ids = self.labels.labels(tracks.classes, as_index=True) if values["class_id_format"] == "index" else names
         build = serialized_tracks if self._serialized else tracks_to_detection_array
-        self.tracks_publisher.publish(build(header, tracks.ids, tracks.boxes_xyxy, tracks.scores, class_ids))
+        self.tracks_publisher.publish(build(header, tracks.ids, tracks.boxes_xyxy, published_scores(tracks), class_ids))
+        if len(self.labels.names) != self._published_label_count:
+            self._publish_label_info()  # another detector named a new class
         # Spatial hook 3: tracks_3d, tracks/points, tracks/markers and target_pose after tracks.
         self.spatial_io.publish(header, result, class_ids, names, values)
         published = time.perf_counter()
         annotated = (values["publish_annotated"] and bgr is not None
                      and self.image_publisher.get_subscription_count() > 0)
         if annotated:
-            drawn = self.annotator.draw(bgr, tracks.ids, tracks.boxes_xyxy, names)
+            drawn = self.annotator.draw(bgr, tracks.ids, tracks.boxes_xyxy, names,
+                                        predicted=tracks.states == _COASTING)
             self.image_publisher.publish(bgr_to_image(drawn, header))
         else:
             self.annotator.update_trails(tracks.ids, tracks.boxes_xyxy)
@@ -314,30 +496,45 @@ class TrackerNode(Node):
                     "annotate": (done - published) * 1e3}
         self.stats.record_processed(stage_ms, (done - received) * 1e3, len(tracks), annotated)
 
-    def _skip(self, kind: str, header, error: Exception) -> None:
-        """Log (throttled) and count a skipped message; ``header`` is None when it could not be read."""
-        reason = _one_line(error)
-        if kind == "pipeline":
-            reason = f"{type(error).__name__}: {reason}"
-        # Throttled per kind of problem (the reason without its numbers and quoted values), so a flood of
-        # one problem does not hide the first report of another.
-        problem = re.sub(r"'[^']*'|\"[^\"]*\"|\d+(\.\d*)?(e[-+]?\d+)?", "#", reason)
+    def _log_problem(self, kind: str, header, reason: str) -> None:
+        """Log (throttled per kind of problem) that a message or frame was not used."""
         where = "" if header is None else f" at stamp {header.stamp.sec}.{header.stamp.nanosec:09d}"
-        self.errors.report(f"{kind}: {problem}", f"skipping {kind}{where}: {reason}")
-        self.stats.record_skipped()
+        self.errors.report(f"{kind}: {_problem_kind(reason)}", f"skipping {kind}{where}: {reason}")
+
+    def _reject(self, kind: str, header, error: Exception) -> None:
+        """A malformed input message: logged (throttled) and counted as rejected."""
+        self._log_problem(kind, header, _one_line(error))
+        self.stats.record_rejected()
+
+    def _fail(self, header, error: Exception) -> None:
+        """A frame whose processing raised: logged (throttled) and counted as failed."""
+        reason = f"{type(error).__name__}: {_one_line(error)}"
+        self._log_problem("frame (processing failed)", header, reason)
+        self.stats.record_failed(reason)
 
     def _publish_diagnostics(self) -> None:
         with self._values_lock:
             warn_drop_ratio = self._values["diagnostics.warn_drop_ratio"]
+            input_timeout_s = self._values["diagnostics.input_timeout_s"]
         status = diagnostic_status(self.stats.take_window(), f"{self.get_fully_qualified_name()}: tracking",
-                                   self.get_fully_qualified_name(), self.device, warn_drop_ratio)
+                                   self.get_fully_qualified_name(), self.device, warn_drop_ratio, input_timeout_s)
         self.diagnostics_publisher.publish(diagnostic_array(status, self.get_clock().now().to_msg()))
 
     def stop(self) -> None:
-        """Stop the worker (waits up to a second for the frame in progress)."""
+        """Stop the worker (waits for the frame in progress, up to WORKER_JOIN_S)."""
         self._stop.set()
         self._slot.close()
-        self._worker.join(timeout=1.0)
+        if self._worker is not None:
+            self._worker.join(timeout=WORKER_JOIN_S)
+            self._worker = None
+
+
+def _input_qos(values: dict[str, Any]) -> QoSProfile:
+    """QoS of every input subscription (images, detections, depth, camera_info), from ``qos.*``."""
+    reliability = (ReliabilityPolicy.RELIABLE if values["qos.reliability"] == "reliable"
+                   else ReliabilityPolicy.BEST_EFFORT)
+    return QoSProfile(depth=values["qos.depth"], history=HistoryPolicy.KEEP_LAST, reliability=reliability,
+                      durability=DurabilityPolicy.VOLATILE)
 
 
 def missing_params_files(argv: list[str]) -> list[str]:
@@ -345,12 +542,19 @@ def missing_params_files(argv: list[str]) -> list[str]:
     return [path for flag, path in zip(argv, argv[1:]) if flag == "--params-file" and not os.path.isfile(path)]
 
 
+def _problem_kind(reason: str) -> str:
+    """``reason`` without its numbers and quoted values: logs are throttled per kind of problem, so a flood of
+    one problem does not hide the first report of another."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"|\d+(\.\d*)?(e[-+]?\d+)?", "#", reason)
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
 def main(args: list[str] | None = None) -> int:
-    """Entry point of ``tracker_node``: 0 on a clean stop (Ctrl-C), 1 when it cannot start."""
+    """Entry point of ``tracker_node``: 0 on a clean stop (Ctrl-C, shutdown transition), 1 when it cannot
+    start."""
     logger = rclpy.logging.get_logger(NODE_NAME)
     missing = missing_params_files(sys.argv if args is None else args)
     if missing:
@@ -368,7 +572,7 @@ def main(args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         rclpy.try_shutdown()
         return 0
-    except (ValueError, OSError, ImportError, RuntimeError) as error:
+    except CONFIGURATION_ERRORS as error:
         # One line, no traceback: these are configuration problems (parameters, missing weights).
         logger.fatal(f"cannot start: {_one_line(error)}")
         rclpy.try_shutdown()
@@ -376,7 +580,10 @@ def main(args: list[str] | None = None) -> int:
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
-        executor.spin()
+        executor.spin_until_future_complete(node.finished)
+        if node.finished.done():
+            # Shut down through the lifecycle: answer the ChangeState call before leaving.
+            executor.spin_until_future_complete(Future(), timeout_sec=SHUTDOWN_LINGER_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

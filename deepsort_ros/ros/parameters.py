@@ -19,6 +19,7 @@ from rclpy.parameter import Parameter
 from deepsort_ros.core import TrackerConfig
 from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, Param, tracker_preset
 
+AUTOSTART = "autostart"
 _ROS_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
     int: ParameterType.PARAMETER_INTEGER,
@@ -118,6 +119,9 @@ def _finite(value: float, fallback: float) -> float:
 def node_specs() -> list[ParameterSpec]:
     """Parameters of the node itself (transport, backends, publishing), independent of the backends."""
     return [
+        ParameterSpec(Param(AUTOSTART, True, bool, "Configure and activate at start (ros2 run, launch); false: "
+                            "wait unconfigured for a lifecycle manager (lifecycle_msgs ChangeState on "
+                            "~/change_state)"), read_only=True),
         ParameterSpec(Param("image_transport", "raw", str, "Image input: 'raw' subscribes image "
                             "(sensor_msgs/Image), 'compressed' subscribes image/compressed "
                             "(sensor_msgs/CompressedImage)", choices=("raw", "compressed")), read_only=True),
@@ -163,7 +167,17 @@ def node_specs() -> list[ParameterSpec]:
         ParameterSpec(Param("diagnostics.warn_drop_ratio", 0.5, float, "Diagnostics turn WARN when more than "
                             "this fraction of the input frames of the last second was dropped (the node falls "
                             "behind)", range=(0.0, 1.0))),
+        ParameterSpec(Param("diagnostics.input_timeout_s", 2.0, float, "Diagnostics turn WARN after this many "
+                            "seconds without input, and ERROR when input keeps coming but no frame finishes "
+                            "for this long; 0: never", range=(0.0, 1e6))),
     ]
+
+
+# What a TrackerConfig setting means in the node, where that differs from the library (the node gives every
+# frame a timestamp).
+NODE_NOTES = {
+    "max_age": "; no effect in tracker_node while max_age_s > 0 (every frame has a stamp, so max_age_s decides)",
+}
 
 
 def _preset_note(name: str) -> str:
@@ -192,7 +206,8 @@ def tracker_specs(detector_backend: str | None = None, reid_backend: str | None 
         choices = field.get("choices") if kind is not bool else None
         # Settings the Tracker reads only when built would need a new tracker (losing every track) to
         # change, so they are fixed after start.
-        param = Param(field["name"], defaults[field["name"]], kind, field["description"] + _preset_note(field["name"]),
+        description = field["description"] + NODE_NOTES.get(field["name"], "") + _preset_note(field["name"])
+        param = Param(field["name"], defaults[field["name"]], kind, description,
                       range=field.get("range"), choices=choices)
         specs.append(ParameterSpec(param, read_only=field["build_time"], prefix="tracker."))
     return specs
@@ -200,6 +215,9 @@ def tracker_specs(detector_backend: str | None = None, reid_backend: str | None 
 
 def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
     """Declare every spec on ``node`` and return the effective values (overrides applied).
+
+    Parameters the node already has (a lifecycle node configured a second time) keep their current values,
+    which are checked again.
 
     Raises
     ------
@@ -212,6 +230,12 @@ def declare(node: Any, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
     # one plain sentence instead of rclpy's exception text.
     overrides = getattr(node, "_parameter_overrides", {})
     for spec in specs:
+        if node.has_parameter(spec.name):
+            values[spec.name] = node.get_parameter_or(spec.name).value  # None: declared unset
+            problem = spec.problem(values[spec.name])
+            if problem:
+                raise ParameterError(f"bad parameter {problem}")
+            continue
         if spec.name in overrides:
             override = overrides[spec.name].value
             problem = spec.type_problem(override) or spec.problem(override)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from deepsort_ros.ros.parameters import ParameterSpec, node_specs
+from deepsort_ros.ros.parameters import AUTOSTART, ParameterSpec, node_specs
 from deepsort_ros.ros.pipeline_config import all_parameter_specs
 
 HEADER = """\
@@ -89,11 +89,14 @@ def render(specs: Sequence[ParameterSpec], active: Callable[[ParameterSpec], boo
     return "\n".join(lines) + "\n"
 
 
-NODE_LEVEL = frozenset(spec.name for spec in node_specs())
+# autostart belongs to whoever starts the node (launch argument, lifecycle manager), so the file leaves it to
+# them: set in a parameter file it could override their choice.
+NODE_LEVEL = frozenset(spec.name for spec in node_specs() if spec.name != AUTOSTART)
 
 
 def is_node_level(spec: ParameterSpec) -> bool:
-    """Parameters set in config/tracker.yaml: the node's own; backend and tracker settings stay defaults."""
+    """Parameters set in config/tracker.yaml: the node's own (but autostart); backend and tracker settings
+    stay defaults."""
     return spec.name in NODE_LEVEL
 
 

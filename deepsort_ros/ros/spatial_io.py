@@ -53,9 +53,13 @@ DEPTH_CHECK_STRIDE = 8
 class SpatialIO:
     """Spatial subscriptions, stamp pairing and publishers of one tracker node.
 
+    Follows the node's life cycle: the publishers are lifecycle publishers made here (configure), so they
+    publish only while the node is active; :meth:`subscribe` and :meth:`unsubscribe` go with activate and
+    deactivate, :meth:`release` with cleanup.
+
     Parameters
     ----------
-    node : rclpy Node
+    node : rclpy LifecycleNode
         Creates the subscriptions and publishers (nothing when ``spatial.mode`` is off).
     values : dict
         The node's parameter values.
@@ -69,6 +73,10 @@ class SpatialIO:
         self.mode = values["spatial.mode"]
         self.enabled = self.mode != "off"
         self._log = report
+        self._node = node
+        self._qos = qos
+        self._subscriptions: list = []
+        self._publishers: list = []
         if not self.enabled:
             return
         self._ground_frame = values["spatial.ground_frame"]
@@ -83,13 +91,50 @@ class SpatialIO:
         self._arrived = {"camera_info": -float("inf"), "depth": -float("inf")}
         self._frame_id = ""
         self._markers = MarkerBuilder()
-        node.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
+        self.tracks_3d_publisher = node.create_lifecycle_publisher(Detection3DArray, "tracks_3d", 10)
+        self.points_publisher = node.create_lifecycle_publisher(PointCloud2, "tracks/points", 10)
+        self.markers_publisher = node.create_lifecycle_publisher(MarkerArray, "tracks/markers", 10)
+        self.target_publisher = node.create_lifecycle_publisher(PoseStamped, "target_pose", 10)
+        self._publishers = [self.tracks_3d_publisher, self.points_publisher, self.markers_publisher,
+                            self.target_publisher]
+
+    # ------------------------------------------------------------------ life cycle
+    def subscribe(self) -> None:
+        """Subscribe camera_info (and depth in depth mode): the node activates."""
+        if not self.enabled or self._subscriptions:
+            return
+        self._subscriptions.append(self._node.create_subscription(CameraInfo, "camera_info", self._on_camera_info,
+                                                                  self._qos))
         if self.mode == "depth":
-            node.create_subscription(Image, "depth", self._on_depth, qos)
-        self.tracks_3d_publisher = node.create_publisher(Detection3DArray, "tracks_3d", 10)
-        self.points_publisher = node.create_publisher(PointCloud2, "tracks/points", 10)
-        self.markers_publisher = node.create_publisher(MarkerArray, "tracks/markers", 10)
-        self.target_publisher = node.create_publisher(PoseStamped, "target_pose", 10)
+            self._subscriptions.append(self._node.create_subscription(Image, "depth", self._on_depth, self._qos))
+
+    def unsubscribe(self) -> None:
+        """Drop the subscriptions and the queued inputs (the node deactivates): after activation frames pair
+        only with inputs received since."""
+        while self._subscriptions:
+            self._node.destroy_subscription(self._subscriptions.pop())
+        if not self.enabled:
+            return
+        with self._condition:
+            self._infos.clear()
+            self._depths.clear()
+            self._arrived = dict.fromkeys(self._arrived, -float("inf"))
+
+    def release(self) -> None:
+        """Destroy the subscriptions and publishers (cleanup, shutdown)."""
+        self.unsubscribe()
+        while self._publishers:
+            self._node.destroy_lifecycle_publisher(self._publishers.pop())
+
+    def clear_markers(self, stamp) -> None:
+        """Delete every marker shown (the node deactivates: RViz must not keep showing people it no longer
+        tracks); the next frame shows the tracks again. Call while the publishers are still active."""
+        if not self.enabled:
+            return
+        frame_id = self._ground_frame if self.mode == "ground_plane" else self._frame_id
+        markers = self._markers.clear(Header(stamp=stamp, frame_id=frame_id))
+        if markers is not None:
+            self.markers_publisher.publish(markers)
 
     def _report(self, text: str) -> None:
         """Throttled per kind of problem: the text without its numbers and quoted values."""

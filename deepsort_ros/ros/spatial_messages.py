@@ -202,6 +202,14 @@ class MarkerBuilder:
         self._shown = shown
         return msg
 
+    def clear(self, header) -> MarkerArray | None:
+        """DELETEALL for every namespace when markers are shown (None when none are), and forget them."""
+        if not self._shown:
+            return None
+        self._shown = set()
+        return MarkerArray(markers=[Marker(header=header, ns=ns, action=Marker.DELETEALL)
+                                    for ns in MARKER_NAMESPACES])
+
 
 def target_row(spatial: SpatialTracks, mode: str, target_id: int, camera_position: np.ndarray | None) -> int | None:
     """Row of the track to follow: ``nearest`` (horizontally nearest the camera in ground mode, nearest the
