@@ -240,6 +240,8 @@ class TrackerNode(LifecycleNode):
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy_subscriptions()
         self.stop()
+        if self.spatial_io is not None:  # shut down while active: leave no markers behind in RViz
+            self.spatial_io.clear_markers(self.get_clock().now().to_msg())
         self._release()
         self.finished.set_result(True)
         return TransitionCallbackReturn.SUCCESS
