@@ -197,7 +197,8 @@ def test_spatial_outputs_follow_the_life_cycle_and_reset_leaves_no_ghosts(depth_
     probe.wait(lambda: len(probe.messages[markers]) > counts["tracks/markers"], what="the markers cleared")
     with probe.condition:
         (cleared,) = probe.messages[markers][counts["tracks/markers"]:]
-    assert {(m.ns, m.action) for m in cleared.markers} == {(ns, Marker.DELETEALL) for ns in ("body", "label", "velocity")}
+    namespaces = ("body", "label", "velocity")
+    assert {(m.ns, m.action) for m in cleared.markers} == {(ns, Marker.DELETEALL) for ns in namespaces}
     unseen = []
     for index in range(8, 11):
         frame = SCENE.render(index / FPS)
@@ -238,7 +239,7 @@ def test_spatial_outputs_follow_the_life_cycle_and_reset_leaves_no_ghosts(depth_
     _, out = scene_frame(depth_node, 30 / FPS)
     assert not out["tracks"].detections  # new tracks are not confirmed yet
     deleted = {(m.ns, m.id) for m in out["tracks/markers"].markers if m.action == Marker.DELETE}
-    assert deleted == {(ns, i) for ns in ("body", "label", "velocity") for i in shown}
+    assert deleted == {(ns, i) for ns in namespaces for i in shown}
 
 
 def test_bad_spatial_inputs_are_logged_while_2d_tracks_flow(depth_node):
