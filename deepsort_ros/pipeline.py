@@ -10,8 +10,9 @@ Config (plain dict, e.g. from the node's parameters or ``deepsort-track`` flags)
      "tracker": {...},                           # TrackerConfig fields; unset ones take the detector's
                                                  # preset, then the embedder's (perception.tracker_preset),
                                                  # then the TrackerConfig defaults
-     "motion_compensation": False}               # bool, or a dict of estimator settings (enables it;
+     "motion_compensation": False,               # bool, or a dict of estimator settings (enables it;
                                                  # an optional "enabled" entry may switch it off)
+     "spatial": {"mode": "off", ...}}            # SpatialConfig fields: tracks in metres (default off)
 
 Detection policy: rows of a detection set with NaN or infinite values, or with non-positive width or
 height (external detectors produce them), are dropped before tracking and counted in
@@ -27,13 +28,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from deepsort_ros.core import Tracker, TrackerConfig, Tracks
+from deepsort_ros.core.spatial_estimator import (SpatialConfig, SpatialEstimator, SpatialFrame, SpatialInputError,
+                                                 SpatialTracks)
 from deepsort_ros.perception import build_detector, build_embedder, build_motion_estimator, tracker_preset
 from deepsort_ros.perception.input_checks import check_image
 
 LOGGER = logging.getLogger(__name__)
 
-CONFIG_KEYS = ("detector", "reid", "tracker", "motion_compensation")
-STAGES = ("detect", "embed", "motion", "track")
+CONFIG_KEYS = ("detector", "reid", "tracker", "motion_compensation", "spatial")
+STAGES = ("detect", "embed", "motion", "track", "spatial")
 
 
 @dataclass
@@ -45,7 +48,8 @@ class PipelineResult:
     tracks : Tracks
         The tracker's report for this frame.
     timings_ms : dict
-        Milliseconds per stage: ``detect``, ``embed``, ``motion``, ``track`` (0 for a skipped stage).
+        Milliseconds per stage: ``detect``, ``embed``, ``motion``, ``track``, ``spatial`` (0 for a skipped
+        stage).
     class_names : list of str
         Names of the class indices in ``tracks.classes``.
     detections : tuple
@@ -54,6 +58,10 @@ class PipelineResult:
         Detections dropped for NaN/infinite values or non-positive size.
     warp : ndarray or None
         (2, 3) camera motion applied this frame, when motion compensation is on.
+    spatial : SpatialTracks or None
+        Metric state of each reported track (row i = ``tracks`` row i), when spatial mode is on.
+    spatial_error : str or None
+        Why this frame's spatial input could not be used (its tracks were predicted only), else None.
     """
 
     tracks: Tracks
@@ -62,6 +70,8 @@ class PipelineResult:
     detections: tuple[np.ndarray, np.ndarray, np.ndarray]
     dropped_detections: int = 0
     warp: np.ndarray | None = None
+    spatial: SpatialTracks | None = None
+    spatial_error: str | None = None
 
 
 def sanitise_detections(boxes_xyxy, scores, classes=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int]:
@@ -153,14 +163,19 @@ class Pipeline:
         Has ``embed(bgr, boxes)``; None tracks by motion alone.
     motion_estimator : object, optional
         Has ``estimate(bgr, boxes)``; None for fixed cameras.
+    spatial : SpatialEstimator, optional
+        Gives the tracks metric positions and velocities; None keeps them in pixels only.
     """
 
-    def __init__(self, detector, tracker: Tracker, embedder=None, motion_estimator=None):
+    def __init__(self, detector, tracker: Tracker, embedder=None, motion_estimator=None,
+                 spatial: SpatialEstimator | None = None):
         self.detector = detector
         self.tracker = tracker
         self.embedder = embedder
         self.motion_estimator = motion_estimator
+        self.spatial = spatial
         self.external = bool(getattr(detector, "external", False))
+        self._frames = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Pipeline":
@@ -183,21 +198,25 @@ class Pipeline:
         if not isinstance(tracker_settings, Mapping):
             raise ValueError(f"pipeline config: tracker must be a dict of TrackerConfig fields, got {tracker_settings!r}")
         motion = _motion_settings(config.get("motion_compensation", False))
+        spatial_config = SpatialConfig.from_dict(dict(config.get("spatial") or {}))
+        spatial = SpatialEstimator(spatial_config) if spatial_config.mode != "off" else None
         # Cheap checks first, so a bad tracker setting is reported before models load.
         tracker = Tracker(TrackerConfig.from_dict(tracker_settings_for(config["detector"], tracker_settings,
                                                                        config.get("reid"))))
         estimator = build_motion_estimator(motion) if motion is not None else None
         detector = build_detector(config["detector"])
         embedder = build_embedder(config.get("reid") or {"backend": "none"})
-        return cls(detector, tracker, embedder=embedder, motion_estimator=estimator)
+        return cls(detector, tracker, embedder=embedder, motion_estimator=estimator, spatial=spatial)
 
     def reset(self) -> None:
-        """Start a new sequence: forget every track, the detector's background model and the camera motion
-        estimator's previous frame. Track ids keep increasing (never reused)."""
+        """Start a new sequence: forget every track and its metric state, the detector's background model
+        and the camera motion estimator's previous frame. Track ids keep increasing (never reused)."""
         self.tracker.reset()
         self.detector.reset()
         if self.motion_estimator is not None:
             self.motion_estimator.reset()
+        if self.spatial is not None:
+            self.spatial.reset()
 
     def set_tracker_config(self, config: TrackerConfig | Mapping[str, Any]) -> TrackerConfig:
         """Change the tracker's settings from the next frame on, keeping its tracks.
@@ -233,7 +252,8 @@ class Pipeline:
         """Names of the detector's class indices."""
         return list(self.detector.class_names)
 
-    def process(self, bgr: np.ndarray, timestamp: float | None = None, detections=None) -> PipelineResult:
+    def process(self, bgr: np.ndarray, timestamp: float | None = None, detections=None,
+                spatial: SpatialFrame | None = None) -> PipelineResult:
         """Track one frame.
 
         Parameters
@@ -245,6 +265,9 @@ class Pipeline:
         detections : tuple, optional
             ``(boxes_xyxy, scores, classes)`` (classes may be None) from an outside detector; required
             with the ``external`` backend, and used instead of the detector when given with another.
+        spatial : SpatialFrame, optional
+            Camera intrinsics (and depth image in depth mode) of this frame when spatial mode is on; None
+            or an unusable frame predicts the metric state without measuring (``spatial_error`` says why).
 
         Returns
         -------
@@ -279,6 +302,19 @@ class Pipeline:
 
         tracks = self.tracker.update(boxes, scores, features=features, classes=classes, timestamp=timestamp,
                                      warp=warp)
-        timings["track"] = (time.perf_counter() - start) * 1e3
+        now = time.perf_counter()
+        timings["track"], start = (now - start) * 1e3, now
+
+        metric = spatial_error = None
+        if self.spatial is not None:
+            # The metric filter needs a clock: without timestamps, frames are taken as 1/30 s apart.
+            seconds = timestamp if timestamp is not None else self._frames / 30.0
+            try:
+                metric = self.spatial.update(tracks, seconds, spatial)
+            except SpatialInputError as error:
+                metric, spatial_error = error.result, str(error)
+            timings["spatial"] = (time.perf_counter() - start) * 1e3
+        self._frames += 1
         return PipelineResult(tracks=tracks, timings_ms=timings, class_names=self.class_names,
-                              detections=(boxes, scores, classes), dropped_detections=dropped, warp=warp)
+                              detections=(boxes, scores, classes), dropped_detections=dropped, warp=warp,
+                              spatial=metric, spatial_error=spatial_error)

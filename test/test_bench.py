@@ -18,7 +18,7 @@ def test_json_summary_on_synthetic_frames(tmp_path, capsys, monkeypatch):
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     assert set(summary) == {"stages_ms", "crop_preprocess_30_ms", "track_scaling_ms"}
-    assert set(summary["stages_ms"]) == {"decode", "detect", "embed", "motion", "track"}
+    assert set(summary["stages_ms"]) == {"decode", "detect", "embed", "motion", "track", "spatial"}
     assert all(value > 0 for value in summary["stages_ms"].values())
     assert summary["crop_preprocess_30_ms"] > 0
     assert summary["track_scaling_ms"] == {"10": 5.0, "50": 25.0, "100": 50.0, "200": 100.0}

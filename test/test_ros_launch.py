@@ -27,7 +27,6 @@ REQUIRED_ARGUMENTS = {
 }
 # Files a launch file names that another branch of issue 13 adds (the RViz configuration); drop an entry once
 # the file is in the repository.
-PROVIDED_ELSEWHERE = {Path("config/tracker.rviz")}
 DECLARED_PARAMETERS = {
     "tracker_node": {spec.name for spec in all_parameter_specs()},
     "video_publisher": {name for name, *_ in VIDEO_PUBLISHER_PARAMETERS},
@@ -86,8 +85,8 @@ def test_launch_file_names_only_things_that_exist(path):
         share, *parts = join.args[0].elts
         assert share.func.id == "FindPackageShare" and share.args[0].value == "deepsort_ros"
         relative = Path(*(part.value for part in parts))
-        assert (REPO / relative).is_file() or relative in PROVIDED_ELSEWHERE, relative
-        # setup.py installs config/*.yaml and launch/*.launch.py into share/deepsort_ros.
+        assert (REPO / relative).is_file(), relative
+        # setup.py installs config/*.yaml, config/*.rviz and launch/*.launch.py into share/deepsort_ros.
         assert relative.parent.name in ("config", "launch")
 
 

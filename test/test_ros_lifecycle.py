@@ -49,11 +49,11 @@ def managed(ros_env):
                        "-p", "reid.backend:=none", "-p", "qos.reliability:=reliable", "-p", "qos.depth:=100",
                        "-p", "diagnostics.input_timeout_s:=0.0")
     probe = Probe(namespace)
-    probe.subscribe(Detection2DArray, f"{namespace}/tracks")
+    tracks = probe.subscribe(Detection2DArray, f"{namespace}/tracks")
     probe.subscribe(DiagnosticArray, "/diagnostics")
     publisher = probe.node.create_publisher(Detection2DArray, f"{namespace}/detections",
                                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-    state = {"node": node, "probe": probe, "publisher": publisher, "topic": f"{namespace}/tracks",
+    state = {"node": node, "probe": probe, "publisher": publisher, "topic": f"{namespace}/tracks", "tracks": tracks,
              "time": 1000.0, "x": WALKER[0]}
     yield state
     node.stop()
@@ -105,7 +105,8 @@ def test_configure_then_activate_starts_tracking_and_nothing_goes_out_while_inac
     assert lifecycle_state(managed) == State.PRIMARY_STATE_INACTIVE
     probe = managed["probe"]
     # Inactive: the publishers exist, but the node listens to nothing.
-    probe.wait_until(lambda: probe.node.get_publishers_info_by_topic(managed["topic"]), what="tracks publisher")
+    # Matched, not only discovered: tracks sent before the match would be lost.
+    probe.wait_until(lambda: managed["tracks"].get_publisher_count() > 0, what="the tracks publisher to match")
     assert managed["publisher"].get_subscription_count() == 0
     unseen = [send(managed, wait=False) for _ in range(3)]
     assert transition(managed, Transition.TRANSITION_ACTIVATE)

@@ -234,15 +234,16 @@ def motion(ros_env):
     node = NodeProcess(ros_env, namespace, "-p", "qos.reliability:=reliable", "-p", "qos.depth:=1000",
                        "-p", "detector.motion.learning_rate:=0.01")
     probe = Probe(namespace)
-    probe.subscribe(Detection2DArray, f"{namespace}/tracks")
+    tracks = probe.subscribe(Detection2DArray, f"{namespace}/tracks")
     probe.subscribe(DiagnosticArray, "/diagnostics")
     publisher = probe.node.create_publisher(Image, f"{namespace}/image",
                                             QoSProfile(depth=2000, reliability=ReliabilityPolicy.RELIABLE))
     probe.wait_until(lambda: publisher.get_subscription_count() > 0 or node.process.poll() is not None,
                      what="the node's image subscription")
     assert node.process.poll() is None, f"node exited:\n{node.output()}"
-    probe.wait_until(lambda: probe.node.get_publishers_info_by_topic(f"{namespace}/tracks"),
-                     what="the node's tracks publisher")
+    # Matched, not only discovered: a tracks message sent before the match is lost (volatile), and the
+    # tests wait for every frame's tracks.
+    probe.wait_until(lambda: tracks.get_publisher_count() > 0, what="the node's tracks publisher to match")
     state = {"node": node, "probe": probe, "publisher": publisher, "topic": f"{namespace}/tracks", "next": 0}
     yield state
     node.stop()
@@ -420,7 +421,7 @@ def paired(ros_env):
     node = NodeProcess(ros_env, namespace, "-p", "detector.backend:=external", "-p", "image_transport:=compressed",
                        "-p", "qos.reliability:=reliable", "-p", "qos.depth:=1000")
     probe = Probe(namespace)
-    probe.subscribe(Detection2DArray, f"{namespace}/tracks")
+    tracks = probe.subscribe(Detection2DArray, f"{namespace}/tracks")
     probe.subscribe(DiagnosticArray, "/diagnostics")
     qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
     images = probe.node.create_publisher(CompressedImage, f"{namespace}/image/compressed", qos)
@@ -428,7 +429,7 @@ def paired(ros_env):
     probe.wait_until(lambda: (images.get_subscription_count() and detections.get_subscription_count())
                      or node.process.poll() is not None, what="the node's subscriptions")
     assert node.process.poll() is None, f"node exited:\n{node.output()}"
-    probe.wait_until(lambda: probe.node.get_publishers_info_by_topic(f"{namespace}/tracks"), what="tracks publisher")
+    probe.wait_until(lambda: tracks.get_publisher_count() > 0, what="the node's tracks publisher to match")
     state = {"node": node, "probe": probe, "images": images, "detections": detections,
              "topic": f"{namespace}/tracks", "next": 0}
     yield state

@@ -219,3 +219,21 @@ def test_overrides_nest_and_type_their_values():
                                   "reid.backend=none", "tracker.max_cosine_distance=0.25"]) == {
         "tracker": {"max_age": 60, "max_cosine_distance": 0.25}, "detector": {"classes": [0, 2]},
         "motion_compensation": True, "reid": {"backend": "none"}}
+
+
+def test_camera_info_and_ground_plane_settings_give_metres(tmp_path, video_path):
+    # A level camera 2 m up with f = 200 px: a box bottom b px below the principal point stands 400 / b m ahead.
+    camera_info = tmp_path / "camera.yaml"
+    camera_info.write_text("image_width: 320\nimage_height: 240\ncamera_name: test\ncamera_matrix:\n  rows: 3\n"
+                           "  cols: 3\n  data: [200, 0, 160, 0, 200, 20, 0, 0, 1]\ndistortion_model: plumb_bob\n"
+                           "distortion_coefficients:\n  rows: 1\n  cols: 5\n  data: [0, 0, 0, 0, 0]\n")
+    assert track.main([str(video_path), "--out", str(tmp_path), "--no-video", "--camera-info", str(camera_info),
+                       "--config", "spatial.mode=ground_plane", "spatial.camera_z=2.0"]) == 0
+    table = np.loadtxt(tmp_path / "walkers.txt", delimiter=",")
+    bottoms = table[:, 3] + table[:, 5]
+    ahead = 400.0 / (bottoms - 20.0)
+    # Ground x ahead of the camera, z on the ground; the filter smooths, so within 10 %.
+    assert np.median(np.abs(table[:, 7] / ahead - 1.0)) < 0.1 and (table[:, 9] == 0).all()
+    velocities = np.loadtxt(tmp_path / "walkers_velocities.txt", delimiter=",")
+    assert velocities.shape[1] == 5 and len(velocities) == len(table)
+    assert track.main([str(video_path), "--out", str(tmp_path), "--config", "spatial.mode=ground_plane"]) == 2

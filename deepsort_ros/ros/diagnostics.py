@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-# Per-frame stages in processing order; the pipeline's own timings fill detect, embed, motion, track.
-STAGES = ("convert", "detect", "embed", "motion", "track", "publish", "annotate")
+# Per-frame stages in processing order; the pipeline's own timings fill detect, embed, motion, track, spatial.
+STAGES = ("convert", "detect", "embed", "motion", "track", "spatial", "publish", "annotate")
 
 
 @dataclass

@@ -13,8 +13,10 @@ Topics (relative, so namespaces and remapping work):
   detection this frame, has score 0), ``tracks/image`` (sensor_msgs/Image, bgr8, drawn only while
   subscribed), ``label_info`` (vision_msgs/LabelInfo, transient local, again whenever the class map grows)
   and ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, 1 Hz);
-- serves ``~/reset`` (std_srvs/Trigger): forget every track, the background model and the camera motion
-  estimate (ids continue).
+- with ``spatial.mode`` depth or ground_plane also subscribes ``camera_info`` (and ``depth``) and publishes
+  ``tracks_3d``, ``tracks/points``, ``tracks/markers`` and ``target_pose`` (:mod:`deepsort_ros.ros.spatial_io`);
+- serves ``~/reset`` (std_srvs/Trigger): forget every track (and its metric state), the background model
+  and the camera motion estimate (ids continue).
 
 Callbacks only do cheap checks (stamp order, raw image layout, detection values) and drop the message
 into a one-frame slot; a worker thread converts, runs the pipeline and publishes, so the node always
@@ -60,6 +62,7 @@ from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_ar
 from deepsort_ros.ros.frame_slots import LatestSlot, StampOrder, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
+from deepsort_ros.ros.spatial_io import SpatialIO
 
 NODE_NAME = "tracker_node"
 ERROR_PERIOD_S = 5.0
@@ -105,6 +108,7 @@ class TrackerNode(LifecycleNode):
         # Overrides declared as given, so parameters.declare checks them and unknown ones can be named.
         super().__init__(NODE_NAME, automatically_declare_parameters_from_overrides=True, **node_kwargs)
         self.pipeline: Pipeline | None = None
+        self.spatial_io: SpatialIO | None = None
         self.tracks_publisher = self.image_publisher = self.label_info_publisher = self.diagnostics_publisher = None
         self._values_lock = threading.Lock()
         self._subscriptions_made: list = []
@@ -181,6 +185,9 @@ class TrackerNode(LifecycleNode):
         self._worker_generation = 0
         self._plan_inputs(values)
         self._create_publishers()
+        # Spatial hook 1: metric inputs and outputs (spatial.mode), see deepsort_ros.ros.spatial_io; its
+        # publishers are lifecycle ones like the node's, its subscriptions follow activate/deactivate.
+        self.spatial_io = SpatialIO(self, values, _input_qos(values), self.errors.report)
         if not self._parameter_callbacks_added:
             self.add_on_set_parameters_callback(self._check_parameter_change)
             self.add_post_set_parameters_callback(self._apply_parameter_change)
@@ -209,8 +216,9 @@ class TrackerNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy_subscriptions()
+        self.stop()  # the frame in progress finishes first, so the markers cleared next stay cleared
+        self.spatial_io.clear_markers(self.get_clock().now().to_msg())  # no stale people in RViz while inactive
         result = super().on_deactivate(state)  # disables the publishers: nothing goes out from here on
-        self.stop()
         self.get_logger().info("inactive: models loaded, not tracking")
         return result
 
@@ -223,6 +231,8 @@ class TrackerNode(LifecycleNode):
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy_subscriptions()
         self.stop()
+        if self.spatial_io is not None:  # shut down while active: leave no markers behind in RViz
+            self.spatial_io.clear_markers(self.get_clock().now().to_msg())
         self._release()
         self.finished.set_result(True)
         return TransitionCallbackReturn.SUCCESS
@@ -240,6 +250,9 @@ class TrackerNode(LifecycleNode):
             if publisher is not None:
                 self.destroy_lifecycle_publisher(publisher)
         self.tracks_publisher = self.image_publisher = self.label_info_publisher = self.diagnostics_publisher = None
+        if self.spatial_io is not None:
+            self.spatial_io.release()
+            self.spatial_io = None
         if self.pipeline is None:
             return
         self.pipeline = None
@@ -271,10 +284,7 @@ class TrackerNode(LifecycleNode):
 
     def _create_subscriptions(self) -> None:
         values = self._values
-        reliability = (ReliabilityPolicy.RELIABLE if values["qos.reliability"] == "reliable"
-                       else ReliabilityPolicy.BEST_EFFORT)
-        qos = QoSProfile(depth=values["qos.depth"], history=HistoryPolicy.KEEP_LAST, reliability=reliability,
-                         durability=DurabilityPolicy.VOLATILE)
+        qos = _input_qos(values)
         made = self._subscriptions_made
         if self._needs_image:
             image_type = CompressedImage if self._image_topic == "image/compressed" else Image
@@ -283,10 +293,13 @@ class TrackerNode(LifecycleNode):
             # Raw: the codec reads the bytes about ten times faster than rclpy builds the message.
             made.append(self.create_subscription(Detection2DArray, "detections", self._on_detections, qos,
                                                  raw=True))
+        self.spatial_io.subscribe()
 
     def _destroy_subscriptions(self) -> None:
         while self._subscriptions_made:
             self.destroy_subscription(self._subscriptions_made.pop())
+        if self.spatial_io is not None:
+            self.spatial_io.unsubscribe()
         if self._diagnostics_timer is not None:
             self.destroy_timer(self._diagnostics_timer)
             self._diagnostics_timer = None
@@ -308,9 +321,9 @@ class TrackerNode(LifecycleNode):
             self.pipeline.reset()
             self.annotator.reset()
             self._stamps.clear()  # a replay may start again from its first stamp
-        self.get_logger().info("reset: tracks, background model and camera motion cleared")
+        self.get_logger().info("reset: tracks, metric states, background model and camera motion cleared")
         response.success = True
-        response.message = "tracks, background model and camera motion cleared; track ids continue"
+        response.message = "tracks, metric states, background model and camera motion cleared; track ids continue"
         return response
 
     # ------------------------------------------------------------------ callbacks (never block)
@@ -444,9 +457,11 @@ class TrackerNode(LifecycleNode):
         except ValueError as error:
             self._reject("image", header, error)
             return
+        # Spatial hook 2: the depth image and camera_info paired with this frame (None when spatial is off).
+        spatial_frame = self.spatial_io.frame_for(header, None if bgr is None else bgr.shape[1::-1])
         converted = time.perf_counter()
         result = self.pipeline.process(_NO_PIXELS if bgr is None else bgr, stamp_to_ns(header.stamp) * 1e-9,
-                                       detections=detections)
+                                       detections=detections, spatial=spatial_frame)
         self.stats.record_dropped_detections(result.dropped_detections)
         tracks = result.tracks
         names = self.labels.labels(tracks.classes)
@@ -455,6 +470,8 @@ class TrackerNode(LifecycleNode):
                                                         class_ids))
         if len(self.labels.names) != self._published_label_count:
             self._publish_label_info()  # another detector named a new class
+        # Spatial hook 3: tracks_3d, tracks/points, tracks/markers and target_pose after tracks.
+        self.spatial_io.publish(header, result, class_ids, names, values)
         published = time.perf_counter()
         annotated = (values["publish_annotated"] and bgr is not None
                      and self.image_publisher.get_subscription_count() > 0)
@@ -501,6 +518,14 @@ class TrackerNode(LifecycleNode):
         if self._worker is not None:
             self._worker.join(timeout=WORKER_JOIN_S)
             self._worker = None
+
+
+def _input_qos(values: dict[str, Any]) -> QoSProfile:
+    """QoS of every input subscription (images, detections, depth, camera_info), from ``qos.*``."""
+    reliability = (ReliabilityPolicy.RELIABLE if values["qos.reliability"] == "reliable"
+                   else ReliabilityPolicy.BEST_EFFORT)
+    return QoSProfile(depth=values["qos.depth"], history=HistoryPolicy.KEEP_LAST, reliability=reliability,
+                      durability=DurabilityPolicy.VOLATILE)
 
 
 def missing_params_files(argv: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from deepsort_ros.perception import DETECTOR_PARAMS, EMBEDDER_PARAMS, MOTION_ESTIMATOR_PARAMS, Param
 from deepsort_ros.ros.parameters import ParameterSpec, node_specs, tracker_specs
+from deepsort_ros.ros.spatial_params import spatial_config, spatial_specs
 
 CAMERA_MOTION_PREFIX = "camera_motion"
 _BACKENDS = {"detector": DETECTOR_PARAMS, "reid": EMBEDDER_PARAMS}
@@ -58,7 +59,7 @@ def all_parameter_specs(detector_backend: str | None = None, reid_backend: str |
     """
     specs = node_specs()
     return (specs + backend_parameter_specs(shared=[spec.name for spec in specs])
-            + tracker_specs(detector_backend, reid_backend))
+            + tracker_specs(detector_backend, reid_backend) + spatial_specs())
 
 
 def _section(prefix: str, backend: str | None, params: Iterable[Param], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,6 +86,7 @@ def pipeline_config(values: Mapping[str, Any]) -> dict[str, Any]:
     # The pipeline takes the estimator's settings in place of True.
     config["motion_compensation"] = (_section(CAMERA_MOTION_PREFIX, None, MOTION_ESTIMATOR_PARAMS, values)
                                      if values["motion_compensation"] else False)
+    config["spatial"] = spatial_config(values)
     return config
 
 

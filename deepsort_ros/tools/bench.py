@@ -1,18 +1,20 @@
 """``deepsort-bench``: where the milliseconds go, per stage, on a video or synthetic frames.
 
 Prints a table of per-stage median and 95th-percentile milliseconds (decode, detect, embed, motion,
-track) for the pipeline on the frames, the time to crop + resize + normalise 30 boxes of a 640x480
+track, spatial) for the pipeline on the frames, the time to crop + resize + normalise 30 boxes of a 640x480
 frame, and how the tracker's update time grows with the number of objects (512-d features). With
 ``--json`` the last line is one JSON object::
 
-    {"stages_ms": {"decode": ..., "detect": ..., "embed": ..., "motion": ..., "track": ...},
+    {"stages_ms": {"decode": ..., "detect": ..., "embed": ..., "motion": ..., "track": ..., "spatial": ...},
      "crop_preprocess_30_ms": ..., "track_scaling_ms": {"10": ..., "50": ..., "100": ..., "200": ...}}
 
 (medians). ``--gt`` adds the detector's recall and precision against MOTChallenge ground truth (frame i
 of the video = MOT frame i), ``--mot SEQ_DIR`` the tracker's own time per frame on a MOT sequence with
 its appearance features (``"track_sequence_ms"`` in the JSON), ``--plot`` writes a PNG of the tracker
 scaling. Camera motion estimation is
-switched on so its cost is measured even on fixed cameras.
+switched on so its cost is measured even on fixed cameras. The ``spatial`` stage (tracks in metres) is timed
+apart, in depth mode with ``SPATIAL_TRACKS`` tracks on a 640x480 16UC1 depth image of the synthetic RGB-D
+scene (:mod:`deepsort_ros.tools.synthetic_depth`), its worst case.
 
 Examples::
 
@@ -37,6 +39,9 @@ from deepsort_ros.pipeline import STAGES as PIPELINE_STAGES, Pipeline
 from deepsort_ros.tools.synthetic_scene import SyntheticScene
 
 STAGES = ("decode",) + PIPELINE_STAGES
+# The stages timed on the benchmark's frames; "spatial" is timed on its own RGB-D scene.
+FRAME_STAGES = tuple(stage for stage in STAGES if stage != "spatial")
+SPATIAL_TRACKS = 20
 SCALING_COUNTS = (10, 50, 100, 200)
 FEATURE_DIM = 512
 
@@ -145,6 +150,29 @@ def track_scaling(counts=SCALING_COUNTS, dim: int = FEATURE_DIM, frames: int = 1
     return {str(n): time_synthetic(n, dim, frames=frames) for n in counts}
 
 
+def spatial_stage_ms(tracks: int = SPATIAL_TRACKS, frames: int = 60) -> list[float]:
+    """Milliseconds of the pipeline's spatial stage per frame in depth mode: ``tracks`` people walking in the
+    synthetic RGB-D scene (640x480, 16UC1 depth), detected by their true boxes."""
+    from deepsort_ros.core.camera_geometry import CameraModel
+    from deepsort_ros.core.spatial_estimator import SpatialFrame
+    from deepsort_ros.tools.synthetic_depth import DepthScene
+
+    rng = np.random.default_rng(0)
+    people = np.column_stack([rng.uniform(-2.0, 2.0, tracks), rng.uniform(3.0, 6.5, tracks),
+                              rng.uniform(-0.5, 0.5, tracks), rng.uniform(-0.3, 0.3, tracks)])
+    scene = DepthScene(people=people)
+    camera = CameraModel.create(scene.k, [], scene.width, scene.height)
+    pipeline = Pipeline.from_config({"detector": {"backend": "external"}, "spatial": {"mode": "depth"}})
+    rendered = [scene.render(index / 15.0) for index in range(min(frames, 15))]
+    times = []
+    for index in range(frames):
+        frame = rendered[index % len(rendered)]
+        result = pipeline.process(frame.bgr, index / 15.0, detections=(frame.boxes, np.ones(tracks)),
+                                  spatial=SpatialFrame(camera, frame.depth_mm, 0.001))
+        times.append(result.timings_ms["spatial"])
+    return times
+
+
 def build_pipeline(args: argparse.Namespace):
     """The Pipeline the command-line options describe (camera motion estimation on)."""
     detector = parse_backend_spec(args.detector, kind="detector")
@@ -164,7 +192,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Time everything the options ask for; returns the JSON summary plus p95 values and extras."""
     pipeline = build_pipeline(args)
     frames = video_frames(args.frames, args.num_frames) if args.frames else synthetic_frames(args.num_frames)
-    samples: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    samples: dict[str, list[float]] = {stage: [] for stage in FRAME_STAGES}
     quality = None
     if args.gt:
         from deepsort_ros.perception.detection_quality import DetectionCounts
@@ -180,7 +208,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         detections.append(len(result.detections[0]))
         samples["decode"].append(decode_ms)
         for stage in PIPELINE_STAGES:
-            samples[stage].append(result.timings_ms[stage])
+            if stage in samples:
+                samples[stage].append(result.timings_ms[stage])
         if quality is not None:
             here = slice(gt_starts[index + 1], gt_starts[index + 2])       # MOT frame index + 1
             quality.add(result.detections[0], ground_truth.boxes_xyxy[here], ground_truth.scores[here] != 0)
@@ -189,6 +218,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     # The first frames include lazy initialisation; skip them when there are enough frames.
     skip = min(5, len(samples["decode"]) // 4)
     stats = {stage: summarise(values[skip:]) for stage, values in samples.items()}
+    stats["spatial"] = summarise(spatial_stage_ms()[5:])
     crop_ms, crop_what = crop_preprocess_ms(pipeline.embedder)
     scaling = track_scaling()
     summary: dict[str, Any] = {
@@ -216,7 +246,8 @@ def print_table(report: dict[str, Any], args: argparse.Namespace) -> None:
     """Human-readable results."""
     summary, extras = report["summary"], report["extras"]
     print(f"deepsort-bench: {extras['frames']} frames of {extras['source']}; detector {args.detector} "
-          f"({extras['detections_per_frame']:.1f} detections per frame), appearance {args.appearance}")
+          f"({extras['detections_per_frame']:.1f} detections per frame), appearance {args.appearance}; spatial: "
+          f"depth mode, {SPATIAL_TRACKS} tracks, 640x480 depth")
     print(f"{'stage':<10}{'median ms':>12}{'p95 ms':>12}")
     for stage in STAGES:
         print(f"{stage:<10}{summary['stages_ms'][stage]:>12.2f}{extras['p95_ms'][stage]:>12.2f}")

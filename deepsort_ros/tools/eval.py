@@ -3,7 +3,7 @@
 Usage::
 
     deepsort-eval SEQ_DIR [SEQ_DIR ...] [--features NPY | --appearance BACKEND] [--frames VIDEO_OR_IMAGE_DIR]
-                  [--config KEY=VALUE ...] [--out DIR] [--plot]
+                  [--config KEY=VALUE ...] [--out DIR] [--plot] [--calibration FILE [--spatial KEY=VALUE ...]]
     deepsort-eval --compare RUN1.json RUN2.json ... --out DIR
 
 Each sequence runs as a user would run it: with the appearance features shipped beside its detections
@@ -16,7 +16,11 @@ row per sequence, their mean, and as its last line one JSON object ``{"sequences
 MOTA, IDF1, IDSW, ms_per_frame}}, "mean": {...}}`` (percent; IDSW a count; ms_per_frame the median
 tracker-only time per frame). ``--out`` also writes ``results.txt`` (MOT format) and ``metrics.json`` (into
 ``DIR/NAME/`` with several sequences); ``--plot`` adds ``timeline.png``. ``--compare`` draws ``compare.png``
-from several ``metrics.json`` files.
+from several ``metrics.json`` files. ``--calibration`` (a Tsai calibration, e.g. PETS09-S2L1's View_001.xml;
+one sequence) also gives every reported track a ground position and velocity in metres
+(:mod:`deepsort_ros.tools.spatial_eval`): ``results.txt`` fills MOT's world columns x, y, z, ``velocities.txt``
+holds ``frame,id,vx,vy,vz`` (m/s), and the sequence's JSON entry gains ``"spatial"``: position and velocity
+errors (median, p90) against gt world positions.
 """
 from __future__ import annotations
 
@@ -99,7 +103,7 @@ def shipped_features(seq_dir: Path) -> Path | None:
 
 
 def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarray | None = None,
-                 embedder=None, frames: str | Path | None = None, progress: bool = True):
+                 embedder=None, frames: str | Path | None = None, progress: bool = True, on_frame=None):
     """Track a MOT sequence's detections, timestamping frames from ``seqinfo.ini``'s frame rate as a
     camera driver would.
 
@@ -116,6 +120,9 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         Video or image folder, frame i = MOT frame i; required with ``embedder``.
     progress : bool
         Show a tqdm bar on stderr.
+    on_frame : callable, optional
+        Called as ``on_frame(frame_number, timestamp_s, tracks)`` after each frame is tracked (e.g.
+        :class:`deepsort_ros.tools.spatial_eval.MetricRecorder`).
 
     Returns
     -------
@@ -153,6 +160,8 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         began = time.perf_counter()
         tracks = tracker.update(boxes, scores, frame_features, timestamp=(frame - 1) / info.frame_rate)
         times_ms[frame - 1] = (time.perf_counter() - began) * 1e3
+        if on_frame is not None:
+            on_frame(frame, (frame - 1) / info.frame_rate, tracks)
         rows.append((np.full(len(tracks), frame), tracks.ids, tracks.boxes_xyxy, tracks.scores))
     frames_col = np.concatenate([r[0] for r in rows]).astype(np.int64)
     results = mot.MotRows(frames=frames_col, ids=np.concatenate([r[1] for r in rows]),
@@ -162,11 +171,11 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
 
 
 def evaluate_sequence(seq_dir: str | Path, config: TrackerConfig, features=None, embedder=None, frames=None,
-                      progress: bool = True) -> tuple[dict, mot.MotRows]:
+                      progress: bool = True, on_frame=None) -> tuple[dict, mot.MotRows]:
     """Track and score one sequence; returns (metrics with ``ms_per_frame``, results)."""
     seq_dir = Path(seq_dir)
     info = mot.read_seqinfo(seq_dir)
-    results, times_ms = run_sequence(seq_dir, config, features, embedder, frames, progress)
+    results, times_ms = run_sequence(seq_dir, config, features, embedder, frames, progress, on_frame)
     metrics = mot.evaluate(mot.read_mot_rows(seq_dir / "gt" / "gt.txt"), results, info.seq_length, info.name)
     metrics["ms_per_frame"] = round(float(np.median(times_ms)), 4)
     metrics["ms_per_frame_p95"] = round(float(np.percentile(times_ms, 95)), 4)
@@ -198,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tracker setting override (repeatable), e.g. --config max_age=60")
     parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots "
                                                      "(DIR/NAME/ per sequence when there are several)")
+    parser.add_argument("--calibration", metavar="FILE",
+                        help="Tsai camera calibration (e.g. PETS09 View_001.xml): also compute each track's "
+                             "ground position and velocity in metres (results.txt world columns, velocities.txt) "
+                             "and score them against gt world positions")
+    parser.add_argument("--spatial", action="append", default=[], metavar="KEY=VALUE",
+                        help="spatial setting override with --calibration (repeatable), e.g. --spatial "
+                             "accel_std=0.5")
     parser.add_argument("--plot", action="store_true", help="also write timeline.png to --out")
     parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
                         help="instead of tracking: bar chart of several metrics.json files into --out")
@@ -252,12 +268,28 @@ def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict
     elif source != "none":
         embedder = build_appearance(source)
         frames = Path(args.frames) if args.frames else find_frames(seq_dir, info)
+    recorder = None
+    if args.spatial and not args.calibration:
+        raise ValueError("--spatial needs --calibration FILE")
+    if args.calibration:
+        from deepsort_ros.tools.spatial_eval import MetricRecorder
+
+        recorder = MetricRecorder(args.calibration, parse_overrides(args.spatial))
     metrics, results = evaluate_sequence(seq_dir, config, features, embedder, frames,
-                                         progress=not args.no_progress)
+                                         progress=not args.no_progress, on_frame=recorder)
     summary = {**{k: metrics[k] for k in SUMMARY_KEYS}, "ms_per_frame": metrics["ms_per_frame"]}
+    if recorder is not None:
+        from deepsort_ros.tools.spatial_eval import spatial_errors
+
+        metrics["spatial"] = summary["spatial"] = spatial_errors(seq_dir, results, recorder.rows(),
+                                                                 info.seq_length, info.frame_rate)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         mot.write_results(out / "results.txt", results.frames, results.ids, results.boxes_xyxy, results.scores)
+        if recorder is not None:
+            from deepsort_ros.tools.spatial_eval import write_outputs
+
+            write_outputs(out, results, recorder.rows())
         record = {"name": out.name, "sequence": info.name, "appearance": source, **metrics,
                   "tracker_config": config.to_dict()}
         (out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -297,8 +329,9 @@ def _evaluate(args) -> dict:
     if args.plot and not args.out:
         raise ValueError("--plot needs --out DIR")
     seq_dirs = [Path(d) for d in args.seq_dirs]
-    if len(seq_dirs) > 1 and (args.features or args.frames):
-        raise ValueError("--features and --frames name one sequence's files: give one SEQ_DIR with them")
+    if len(seq_dirs) > 1 and (args.features or args.frames or args.calibration):
+        raise ValueError("--features, --frames and --calibration name one sequence's files: give one SEQ_DIR "
+                         "with them")
     overrides = parse_overrides(args.config)
     rows, appearance = {}, {}
     for seq_dir in seq_dirs:

@@ -13,6 +13,12 @@ Examples
 deepsort-track /usr/share/doc/opencv-doc/examples/data/vtest.avi --out out/track
 deepsort-track recording/ --topic /camera/image_raw --model yolo11n.pt --appearance torch:osnet.pt
 deepsort-track 0 --config tracker.max_age=60 --max-frames 300
+deepsort-track vtest.avi --calibration PETS09-S2L1/calibration/View_001.xml --out out/pets_metres
+
+With ``--calibration`` (a Tsai calibration file) or ``--camera-info`` (a camera_info YAML) plus ``--config
+spatial.mode=ground_plane spatial.camera_z=...``, each track also gets a ground position and velocity in
+metres (the node's ``spatial.*`` settings, :mod:`deepsort_ros.core.spatial_estimator`): ``NAME.txt`` then
+fills MOT's world columns x, y, z and ``NAME_velocities.txt`` holds ``frame,id,vx,vy,vz`` (m/s).
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ import numpy as np
 from deepsort_ros.detection_codec import encode_tracks
 from deepsort_ros.sources import BagSource, Frame, FrameSource, open_source
 from deepsort_ros.tools.mot import MOT_FORMAT
+from deepsort_ros.tools.spatial_eval import WORLD_FORMAT, VelocityFile
 from deepsort_ros.tools.overrides import parse_overrides, parse_value
 
 LOGGER = logging.getLogger("deepsort-track")
@@ -57,6 +64,11 @@ def pipeline_config(args: argparse.Namespace) -> dict[str, Any]:
             detector[key] = getattr(args, key)
     config: dict[str, Any] = {"detector": detector, "reid": parse_backend_spec(args.appearance),
                               "tracker": {}, "motion_compensation": args.motion_compensation}
+    if getattr(args, "calibration", None):
+        from deepsort_ros.tools.calibration import camera_from_tsai, read_tsai, spatial_settings
+
+        pose = camera_from_tsai(read_tsai(args.calibration))[1]
+        config["spatial"] = {"mode": "ground_plane", **spatial_settings(pose)}
     for key, value in parse_overrides(args.config).items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key].update(value)
@@ -75,14 +87,19 @@ class MotResultsFile:
         self.rows = 0
         self._file: TextIO = path.open("w", encoding="ascii")
 
-    def write(self, frame_number: int, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray) -> None:
-        """Append the tracks of one frame (``frame_number`` counts from 1)."""
+    def write(self, frame_number: int, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray,
+              world: np.ndarray | None = None) -> None:
+        """Append the tracks of one frame (``frame_number`` counts from 1); ``world`` (N, 3) metres fills the
+        world columns (NaN rows as -1)."""
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         if not len(boxes):
             return
         table = np.column_stack([np.full(len(boxes), frame_number), ids, boxes[:, :2],
                                  boxes[:, 2:] - boxes[:, :2], scores])
-        np.savetxt(self._file, table, fmt=MOT_FORMAT)
+        if world is None:
+            np.savetxt(self._file, table, fmt=MOT_FORMAT)
+        else:
+            np.savetxt(self._file, np.column_stack([table, np.nan_to_num(world, nan=-1.0)]), fmt=WORLD_FORMAT)
         self._file.flush()
         self.rows += len(boxes)
 
@@ -223,11 +240,14 @@ class TrackedBagCopy:
 class TrackingRun:
     """Runs a Pipeline over a source and writes the outputs frame by frame."""
 
-    def __init__(self, pipeline: Any, source: FrameSource, out_dir: Path, write_video: bool):
+    def __init__(self, pipeline: Any, source: FrameSource, out_dir: Path, write_video: bool, spatial_frame=None):
         from deepsort_ros.annotate import Annotator
 
         self.pipeline = pipeline
         self.results = MotResultsFile(out_dir / f"{source.name}.txt")
+        # Tracks in metres (pipeline.spatial on): the camera every frame shares, and their velocities.
+        self.spatial_frame = spatial_frame
+        self.velocities = VelocityFile(out_dir / f"{source.name}_velocities.txt") if pipeline.spatial else None
         self.video = AnnotatedVideo(out_dir / f"{source.name}.mp4", source.fps) if write_video else None
         self.annotator = Annotator()
         self.frames = 0
@@ -235,8 +255,12 @@ class TrackingRun:
 
     def process(self, frame: Frame) -> Any:
         """Track one frame, write its MOT rows and annotated image, and return its tracks."""
-        tracks = self.pipeline.process(frame.bgr, frame.timestamp_s).tracks
-        self.results.write(frame.index + 1, tracks.ids, tracks.boxes_xyxy, tracks.scores)
+        result = self.pipeline.process(frame.bgr, frame.timestamp_s, spatial=self.spatial_frame)
+        tracks, metric = result.tracks, result.spatial
+        self.results.write(frame.index + 1, tracks.ids, tracks.boxes_xyxy, tracks.scores,
+                           None if metric is None else metric.states.positions)
+        if metric is not None:
+            self.velocities.write(frame.index + 1, metric.states)
         if self.video is not None:
             self.video.write(self.annotator.draw(frame.bgr, tracks.ids, tracks.boxes_xyxy,
                                                  class_labels(self.class_names, tracks.classes)))
@@ -245,6 +269,8 @@ class TrackingRun:
 
     def close(self) -> None:
         self.results.close()
+        if self.velocities is not None:
+            self.velocities.close()
         if self.video is not None:
             self.video.close()
 
@@ -277,8 +303,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--tracks-topic", default="/tracks", help="topic added to the output bag")
     parser.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    camera = parser.add_mutually_exclusive_group()
+    camera.add_argument("--calibration", help="Tsai camera calibration (PETS View_*.xml): tracks also get ground "
+                                              "positions and velocities in metres (spatial ground_plane mode)")
+    camera.add_argument("--camera-info", help="camera_info YAML (camera_calibration_parsers format) of the source, "
+                                              "for --config spatial.mode=ground_plane spatial.camera_z=...")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output bag")
     return parser
+
+
+def spatial_frame(args: argparse.Namespace, pipeline: Any):
+    """The camera of ``--calibration`` or ``--camera-info`` for the pipeline's spatial stage (None when off).
+
+    Raises
+    ------
+    ValueError
+        When spatial mode is on without a camera, or in depth mode (sources carry no depth images).
+    """
+    from deepsort_ros.core.spatial_estimator import SpatialFrame
+
+    if pipeline.spatial is None:
+        return None
+    if pipeline.spatial.config.mode != "ground_plane":
+        raise ValueError("deepsort-track computes metres in spatial.mode ground_plane only (no depth images)")
+    if args.calibration:
+        from deepsort_ros.tools.calibration import camera_from_tsai, read_tsai
+
+        return SpatialFrame(camera=camera_from_tsai(read_tsai(args.calibration))[0])
+    if args.camera_info:
+        from deepsort_ros.tools.calibration import read_camera_info_yaml
+
+        return SpatialFrame(camera=read_camera_info_yaml(args.camera_info))
+    raise ValueError("spatial.mode ground_plane needs the camera: --calibration FILE or --camera-info YAML")
 
 
 def _iterate(source: FrameSource, bag_copy: TrackedBagCopy | None):
@@ -310,7 +366,8 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError(f"output bag {bag_path} exists; remove it or pass --overwrite")
             shutil.rmtree(bag_path)
         pipeline = Pipeline.from_config(config)
-        run_state = TrackingRun(pipeline, source, args.out, write_video=not args.no_video)
+        run_state = TrackingRun(pipeline, source, args.out, write_video=not args.no_video,
+                                spatial_frame=spatial_frame(args, pipeline))
         if isinstance(source, BagSource):
             bag_copy = TrackedBagCopy(source, bag_path, args.tracks_topic, run_state.class_names)
         total = source.frame_count

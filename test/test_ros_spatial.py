@@ -1,0 +1,312 @@
+"""tracker_node's metric outputs over a real ROS graph: depth + camera_info + image (+ another detector's
+boxes) in; tracks_3d, tracks/points, tracks/markers and target_pose out, and every bad spatial input survived.
+
+The node runs in tracker-only mode with histogram appearance (so it pairs each image with its detections),
+fed the synthetic RGB-D scene (:mod:`deepsort_ros.tools.synthetic_depth`) frame by frame: camera_info and
+depth first, then detections (the true boxes of people at least 30 % visible) and the image; each test waits
+for that stamp's outputs, so nothing depends on machine speed.
+"""
+import os
+
+import numpy as np
+import pytest
+from geometry_msgs.msg import PoseStamped
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2DArray, Detection3DArray
+from visualization_msgs.msg import Marker, MarkerArray
+
+from deepsort_ros.tools.synthetic_depth import DepthScene
+from test_ros_node import NodeProcess, Probe, assert_clean_sigint, detection_array, key, raw_image, stamp_of
+
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+OPTICAL_FRAME = "test_camera_optical"
+SCENE = DepthScene(width=320, height=240, focal=262.5)
+FPS = 10.0  # stamp_of's rate
+OUTPUTS = {"tracks": Detection2DArray, "tracks_3d": Detection3DArray, "tracks/points": PointCloud2,
+           "tracks/markers": MarkerArray}
+
+
+def camera_info(header, focal=SCENE.focal, width=SCENE.width):
+    msg = CameraInfo(header=Header(stamp=header.stamp, frame_id=OPTICAL_FRAME), width=width,
+                     height=SCENE.height, distortion_model="plumb_bob")
+    msg.k = [focal, 0.0, SCENE.k[0, 2], 0.0, focal, SCENE.k[1, 2], 0.0, 0.0, 1.0]
+    msg.d = [0.0] * 5
+    return msg
+
+
+def depth_image(header, depth, encoding="16UC1"):
+    msg = Image(header=Header(stamp=header.stamp, frame_id=OPTICAL_FRAME), height=depth.shape[0],
+                width=depth.shape[1], encoding=encoding, step=depth.shape[1] * depth.dtype.itemsize * (
+                    depth.shape[2] if depth.ndim == 3 else 1), data=depth.tobytes())
+    return msg
+
+
+def start_node(ros_env, name, *params):
+    namespace = f"/{name}_{os.getpid()}"
+    args = ["-p", "detector.backend:=external", "-p", "qos.reliability:=reliable", "-p", "qos.depth:=1000"]
+    for param in params:
+        args += ["-p", param]
+    node = NodeProcess(ros_env, namespace, *args)
+    probe = Probe(namespace)
+    for topic, msg_type in {**OUTPUTS, "target_pose": PoseStamped}.items():
+        probe.subscribe(msg_type, f"{namespace}/{topic}")
+    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+    publishers = {topic: probe.node.create_publisher(msg_type, f"{namespace}/{topic}", qos) for topic, msg_type in
+                  (("image", Image), ("detections", Detection2DArray), ("depth", Image),
+                   ("camera_info", CameraInfo))}
+    needed = ("image", "detections", "camera_info") + (("depth",) if "spatial.mode:=depth" in params else ())
+    probe.wait_until(lambda: all(publishers[t].get_subscription_count() for t in needed)
+                     or node.process.poll() is not None, what="the node's subscriptions")
+    assert node.process.poll() is None, f"node exited:\n{node.output()}"
+    state = {"node": node, "probe": probe, "publishers": publishers, "namespace": namespace, "next": 0}
+    # Messages sent before the node's publishers have matched the probe are lost: send empty frames until
+    # every output of one arrives.
+    for _ in range(40):
+        header = stamp_of(state["next"])
+        send(state, np.zeros((0, 4)), SCENE.render(0).bgr, wait=("tracks",),
+             depth=depth_image(header, SCENE.render(0).depth_mm))
+        try:
+            probe.wait(lambda: all(probe.message_with_stamp(f"{namespace}/{topic}", header) is not None
+                                   for topic in ("tracks_3d", "tracks/points")), timeout=1.0)
+            break
+        except AssertionError:
+            continue
+    assert probe.message_with_stamp(f"{namespace}/tracks_3d", header) is not None, node.output()
+    probe.wait(lambda: probe.messages[f"{namespace}/tracks/markers"], what="the first tracks/markers")
+    state["next"] += 10  # a gap, so the scene starts its own tracks
+    return state
+
+
+def send(state, boxes, bgr, depth=None, info=True, wait=tuple(OUTPUTS)):
+    """Publish one frame (camera_info, depth, detections, image); returns {topic: message} for ``wait``."""
+    index = state["next"]
+    state["next"] += 1
+    header = stamp_of(index)
+    publishers = state["publishers"]
+    if info is not None:
+        publishers["camera_info"].publish(info if isinstance(info, CameraInfo) else camera_info(header))
+    if depth is not None:
+        publishers["depth"].publish(depth)
+    publishers["detections"].publish(detection_array(header, boxes, ["person"] * len(boxes), np.zeros((len(boxes), 2))))
+    publishers["image"].publish(raw_image(bgr, header))
+    probe, namespace = state["probe"], state["namespace"]
+    out = {topic: probe.wait_for_stamp(f"{namespace}/{topic}", header) for topic in wait if topic != "tracks/markers"}
+    if "tracks/markers" in wait:
+        # A MarkerArray has no header: it is published after tracks_3d, once per tracks_3d message (and
+        # once more, DELETEALL only, on each deactivation).
+        count = len(probe.messages[f"{namespace}/tracks_3d"])
+        probe.wait(lambda: len(frame_markers(probe, namespace)) >= count, what="tracks/markers")
+        out["tracks/markers"] = frame_markers(probe, namespace)[count - 1]
+    return out
+
+
+def frame_markers(probe, namespace):
+    """The tracks/markers messages of processed frames (not the DELETEALLs of deactivations)."""
+    with probe.condition:
+        return [msg for msg in probe.messages[f"{namespace}/tracks/markers"]
+                if not any(marker.action == Marker.DELETEALL for marker in msg.markers)]
+
+
+def scene_frame(state, t, **kwargs):
+    frame = SCENE.render(t)
+    header = stamp_of(state["next"])
+    depth = kwargs.pop("depth", depth_image(header, frame.depth_mm))
+    return frame, send(state, frame.boxes[frame.visible > 0.3], frame.bgr, depth=depth, **kwargs)
+
+
+def points_of(cloud):
+    names = [f.name for f in cloud.fields]
+    dtype = np.dtype({"names": names, "formats": ["<f4"] * 6 + ["<u4"],
+                      "offsets": [f.offset for f in cloud.fields], "itemsize": cloud.point_step})
+    return np.frombuffer(bytes(cloud.data), dtype=dtype)
+
+
+@pytest.fixture(scope="module")
+def depth_node(ros_env):
+    state = start_node(ros_env, "depth", "spatial.mode:=depth", "spatial.target.mode:=nearest",
+                       "spatial.camera_info_timeout_s:=0.5")
+    yield state
+    state["node"].stop()
+    state["probe"].close()
+
+
+def test_depth_tracks_carry_metres_ids_stamps_and_frames(depth_node):
+    errors, shown = [], set()
+    for index in range(30):
+        frame, out = scene_frame(depth_node, index / FPS)
+        tracks, tracks_3d, cloud, markers = (out[t] for t in OUTPUTS)
+        ids = [d.id for d in tracks.detections]
+        assert [d.id for d in tracks_3d.detections] == ids          # the same tracks, the same ids
+        for msg in (tracks_3d, cloud, markers.markers[0] if markers.markers else None):
+            if msg is not None:
+                assert key(msg.header) == key(tracks.header) and msg.header.frame_id == OPTICAL_FRAME
+        points = points_of(cloud)
+        assert [str(i) for i in points["id"]] == ids
+        assert [f.name for f in cloud.fields] == ["x", "y", "z", "vx", "vy", "vz", "id"]
+        for detection, point in zip(tracks_3d.detections, points):
+            centre = detection.bbox.center.position
+            position = np.array([centre.x, centre.y, centre.z])
+            assert np.allclose(position, [point["x"], point["y"], point["z"]], atol=1e-4)
+            assert np.reshape(detection.results[0].pose.covariance, (6, 6))[:3, :3].trace() > 0
+            assert detection.bbox.size.y > 1.0                       # a person's height, metres
+            errors.append(np.min(np.linalg.norm(frame.centres - position, axis=1)))
+        added = {m.id for m in markers.markers if m.action == Marker.ADD}
+        assert {m.ns for m in markers.markers if m.action == Marker.ADD} <= {"body", "label", "velocity"}
+        assert added == {int(i) for i in ids}
+        shown |= added
+        if ids:
+            target = depth_node["probe"].wait_for_stamp(f"{depth_node['namespace']}/target_pose", tracks.header)
+            nearest = min(tracks_3d.detections, key=lambda d: np.linalg.norm(
+                [d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.center.position.z]))
+            assert target.header.frame_id == OPTICAL_FRAME
+            assert target.pose.position.z == pytest.approx(nearest.bbox.center.position.z)
+    assert len(shown) >= 4 and np.median(errors) < 0.1
+    # Everyone leaves: the tracks end and every marker shown is deleted (no ghosts in RViz).
+    deleted = set()
+    for _ in range(6):
+        out = send(depth_node, np.zeros((0, 4)), SCENE.render(0).bgr,
+                   depth=depth_image(stamp_of(depth_node["next"]), SCENE.render(0).depth_mm))
+        deleted |= {(m.ns, m.id) for m in out["tracks/markers"].markers if m.action == Marker.DELETE}
+    assert not out["tracks"].detections and not out["tracks/markers"].markers
+    assert deleted >= {(ns, i) for ns in ("body", "label", "velocity") for i in shown}
+
+
+def test_spatial_outputs_follow_the_life_cycle_and_reset_leaves_no_ghosts(depth_node):
+    """Deactivated: the spatial subscriptions go, every marker is deleted and nothing goes out on tracks,
+    tracks_3d, tracks/points or tracks/markers; reactivated, the kept tracks come back; ~/reset deletes the
+    markers of the tracks it ended."""
+    probe, namespace, node = depth_node["probe"], depth_node["namespace"], depth_node["node"]
+    publishers = depth_node["publishers"]
+    for index in range(8):
+        _, out = scene_frame(depth_node, index / FPS)
+    shown = {m.id for m in out["tracks/markers"].markers if m.action == Marker.ADD}
+    assert shown
+    with probe.condition:
+        counts = {topic: len(probe.messages[f"{namespace}/{topic}"]) for topic in OUTPUTS}
+
+    request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))
+    assert probe.call(ChangeState, f"{node.name}/change_state", request).success
+    probe.wait_until(lambda: not any(publishers[t].get_subscription_count() for t in ("image", "depth", "camera_info")),
+                     what="the subscriptions to go")
+    markers = f"{namespace}/tracks/markers"
+    probe.wait(lambda: len(probe.messages[markers]) > counts["tracks/markers"], what="the markers cleared")
+    with probe.condition:
+        (cleared,) = probe.messages[markers][counts["tracks/markers"]:]
+    namespaces = ("body", "label", "velocity")
+    assert {(m.ns, m.action) for m in cleared.markers} == {(ns, Marker.DELETEALL) for ns in namespaces}
+    unseen = []
+    for index in range(8, 11):
+        frame = SCENE.render(index / FPS)
+        unseen.append(stamp_of(depth_node["next"]))
+        send(depth_node, frame.boxes[frame.visible > 0.3], frame.bgr, wait=(),
+             depth=depth_image(unseen[-1], frame.depth_mm))
+    with probe.condition:
+        counts = {topic: len(probe.messages[f"{namespace}/{topic}"]) for topic in OUTPUTS}
+
+    request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))
+    assert probe.call(ChangeState, f"{node.name}/change_state", request).success
+    probe.wait_until(lambda: all(publishers[t].get_subscription_count() for t in ("image", "depth", "camera_info")),
+                     what="the subscriptions again")
+    # The first frames after activation may beat their camera_info (subscribed afresh): send until one is
+    # measured.
+    for index in range(11, 30):
+        _, out = scene_frame(depth_node, index / FPS, wait=("tracks",))
+        header = out["tracks"].header
+        try:
+            probe.wait(lambda: probe.message_with_stamp(f"{namespace}/tracks_3d", header) is not None, timeout=2.0)
+            break
+        except AssertionError:
+            continue
+    assert probe.message_with_stamp(f"{namespace}/tracks_3d", header).detections, node.output()
+    for topic in ("tracks", "tracks_3d", "tracks/points"):
+        assert all(probe.message_with_stamp(f"{namespace}/{topic}", h) is None for h in unseen), topic
+    with probe.condition:
+        published = len(probe.messages[f"{namespace}/tracks_3d"]) - counts["tracks_3d"]
+    # Markers go out once per tracks_3d message: none were published while inactive.
+    probe.wait(lambda: len(probe.messages[markers]) >= counts["tracks/markers"] + published, what="tracks/markers")
+    with probe.condition:
+        assert len(probe.messages[markers]) == counts["tracks/markers"] + published
+        shown = {m.id for m in probe.messages[markers][-1].markers if m.action == Marker.ADD}
+    assert shown  # the kept tracks are shown again
+
+    response = probe.call(Trigger, f"{node.name}/reset", Trigger.Request())
+    assert response.success, response.message
+    _, out = scene_frame(depth_node, 30 / FPS)
+    assert not out["tracks"].detections  # new tracks are not confirmed yet
+    deleted = {(m.ns, m.id) for m in out["tracks/markers"].markers if m.action == Marker.DELETE}
+    assert deleted == {(ns, i) for ns in namespaces for i in shown}
+
+
+def test_bad_spatial_inputs_are_logged_while_2d_tracks_flow(depth_node):
+    node = depth_node["node"]
+    start = depth_node["next"]
+    bad = {
+        "wrong encoding": dict(depth=lambda h, f: depth_image(h, np.zeros((240, 320, 3), np.uint8), "rgb8")),
+        "not registered": dict(depth=lambda h, f: depth_image(h, np.zeros((100, 100), np.uint16))),
+        "all zero": dict(depth=lambda h, f: depth_image(h, np.zeros((240, 320), np.uint16))),
+        "all NaN": dict(depth=lambda h, f: depth_image(h, np.full((120, 160), np.nan, np.float32), "32FC1")),
+        "zero focal": dict(info=lambda h: camera_info(h, focal=0.0)),
+        "wrong camera_info size": dict(info=lambda h: camera_info(h, width=640)),
+        "stale camera_info": dict(info=lambda h: None),
+    }
+    for what, spec in bad.items():
+        for _ in range(8):
+            t = ((depth_node["next"] - start) % 30) / FPS
+            frame = SCENE.render(t)
+            header = stamp_of(depth_node["next"])
+            depth = spec["depth"](header, frame) if "depth" in spec else depth_image(header, frame.depth_mm)
+            info = spec["info"](header) if "info" in spec else True
+            out = send(depth_node, frame.boxes[frame.visible > 0.3], frame.bgr, depth=depth, info=info,
+                       wait=("tracks",))
+            if depth_node["next"] - start > 5:
+                assert out["tracks"].detections, what                # 2D tracks keep flowing
+    # A half-resolution 32FC1 depth image registered to the colour image is fine again.
+    for _ in range(3):
+        frame = SCENE.render((depth_node["next"] - start) / FPS)
+        half = (frame.depth_mm[::2, ::2] / 1000.0).astype(np.float32)
+        out = send(depth_node, frame.boxes[frame.visible > 0.3], frame.bgr,
+                   depth=depth_image(stamp_of(depth_node["next"]), half, "32FC1"))
+    assert [d.id for d in out["tracks_3d"].detections] == [d.id for d in out["tracks"].detections]
+    log = node.output()
+    for message in ("depth encoding 'rgb8' is not supported", "is not registered", "has no valid pixels",
+                    "positive finite focal lengths", "camera_info is stale", "camera_info is for 640x240 images"):
+        assert message in log, f"{message!r} not logged:\n{log}"
+    assert "Traceback" not in log
+    assert_clean_sigint(node)
+
+
+def test_ground_plane_node_publishes_in_the_ground_frame_and_survives_the_horizon(ros_env):
+    # A level camera 1.2 m up (its optical axis along the ground frame's x): rows below the image centre
+    # look at the ground, rows above it never meet it.
+    state = start_node(ros_env, "ground", "spatial.mode:=ground_plane", "spatial.camera_z:=1.2",
+                       "spatial.ground_frame:=site", "spatial.target.mode:=id")
+    try:
+        bgr = SCENE.render(0).bgr
+        focal, cy = SCENE.focal, SCENE.k[1, 2]
+        below = np.array([[150.0, 60.0, 170.0, cy + focal * 1.2 / 4.0]])        # feet 4 m ahead
+        for _ in range(6):
+            out = send(state, below, bgr)
+        (detection,) = out["tracks_3d"].detections
+        # Follow that track: spatial.target.id changes at run time.
+        assert state["probe"].set_parameter(state["node"].name, "spatial.target.id", int(detection.id)).successful
+        out = send(state, below, bgr, wait=tuple(OUTPUTS) + ("target_pose",))
+        (detection,) = out["tracks_3d"].detections
+        assert out["tracks_3d"].header.frame_id == "site" and detection.id == out["tracks"].detections[0].id
+        position = detection.bbox.center.position
+        assert (position.x, position.y, position.z) == pytest.approx((4.0, (SCENE.k[0, 2] - 160.0) / focal * 4.0, 0.0),
+                                                                     abs=0.05)
+        assert out["target_pose"].header.frame_id == "site"
+        assert out["target_pose"].pose.position.x == pytest.approx(position.x)
+        above = np.array([[150.0, 20.0, 170.0, cy - 30.0]])                      # bottom above the horizon
+        counts = [len(send(state, above, bgr, wait=("tracks",))["tracks"].detections) for _ in range(8)]
+        assert counts[-4:] == [1, 1, 1, 1]                                       # the 2D track flows
+        assert "at or above the horizon" in state["node"].output()
+        assert_clean_sigint(state["node"])
+    finally:
+        state["node"].stop()
+        state["probe"].close()
