@@ -10,7 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from deepsort_ros.detection_codec import UnsupportedRepresentation, decode_detection_array, encode_tracks
+from deepsort_ros.core import Tracks, TrackState
+from deepsort_ros.detection_codec import (UnsupportedRepresentation, decode_detection_array, encode_tracks,
+                                        published_scores)
 
 pytest.importorskip("rclpy")
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
@@ -144,3 +146,13 @@ def test_codec_is_ros_free():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rclpy', 'rosidl_runtime_py', 'cv2')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_published_scores_are_zero_exactly_for_coasting_tracks():
+    states = np.array([TrackState.CONFIRMED, TrackState.COASTING, TrackState.CONFIRMED], np.int8)
+    tracks = Tracks(ids=np.array([1, 2, 3]), boxes_xyxy=np.tile([0.0, 0.0, 2.0, 2.0], (3, 1)),
+                    scores=np.array([0.9, 0.8, 0.0]), classes=np.zeros(3, np.int64), states=states)
+    scores = published_scores(tracks)
+    assert scores[0] == 0.9 and scores[1] == 0.0 and 0.0 < scores[2] < 1e-300
+    decoded = decode_detection_array(encode_tracks(1, 2, "cam", tracks.ids, tracks.boxes_xyxy, scores, ["p"] * 3))
+    assert (decoded.values[:, 4] > 0).tolist() == [True, False, True]

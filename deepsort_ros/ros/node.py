@@ -53,6 +53,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo, VisionClass
 
 from deepsort_ros.annotate import Annotator
 from deepsort_ros.core import TrackState
+from deepsort_ros.detection_codec import published_scores
 from deepsort_ros.image_codec import check_raw_image
 from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
@@ -77,18 +78,8 @@ MAX_LABEL_CLASSES = 65536
 # Tracker-only mode without appearance or camera motion: the pipeline wants an image but never reads it.
 _NO_PIXELS = np.zeros((1, 1, 3), dtype=np.uint8)
 _COASTING = int(TrackState.COASTING)
-_SMALLEST_SCORE = np.finfo(np.float64).tiny
 # Configuration problems: bad parameters, missing or unreadable weights, unavailable devices.
 CONFIGURATION_ERRORS = (ValueError, OSError, ImportError, RuntimeError)
-
-
-def published_scores(tracks) -> np.ndarray:
-    """The ``tracks`` topic's scores: the matched detection's score, 0 for a track coasting on its prediction
-    (no detection this frame), so consumers tell measured from predicted positions by ``score > 0``.
-
-    A matched detection scored 0 (possible with ``tracker.min_score`` 0) is reported as the smallest positive
-    double, so the encoding stays exact."""
-    return np.where(tracks.states == _COASTING, 0.0, np.maximum(tracks.scores, _SMALLEST_SCORE))
 
 
 class TrackerNode(LifecycleNode):

@@ -33,7 +33,8 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from deepsort_ros.detection_codec import encode_tracks
+from deepsort_ros.core import TrackState
+from deepsort_ros.detection_codec import encode_tracks, published_scores
 from deepsort_ros.sources import BagSource, Frame, FrameSource, open_source
 from deepsort_ros.tools.mot import MOT_FORMAT
 from deepsort_ros.tools.spatial_eval import WORLD_FORMAT, VelocityFile
@@ -228,7 +229,7 @@ class TrackedBagCopy:
         """Add the tracks of a bag frame, stamped and timed like its image."""
         header = frame.header
         data = encode_tracks(header.stamp_sec, header.stamp_nanosec, header.frame_id, tracks.ids, tracks.boxes_xyxy,
-                             tracks.scores, class_labels(self.class_names, tracks.classes))
+                             published_scores(tracks), class_labels(self.class_names, tracks.classes))
         self._writer.write(self._tracks, header.log_time_ns, data)
         self.messages += 1
 
@@ -257,13 +258,15 @@ class TrackingRun:
         """Track one frame, write its MOT rows and annotated image, and return its tracks."""
         result = self.pipeline.process(frame.bgr, frame.timestamp_s, spatial=self.spatial_frame)
         tracks, metric = result.tracks, result.spatial
-        self.results.write(frame.index + 1, tracks.ids, tracks.boxes_xyxy, tracks.scores,
+        # The score column is the tracks topic's: 0 while a track coasts on its prediction.
+        self.results.write(frame.index + 1, tracks.ids, tracks.boxes_xyxy, published_scores(tracks),
                            None if metric is None else metric.states.positions)
         if metric is not None:
             self.velocities.write(frame.index + 1, metric.states)
         if self.video is not None:
             self.video.write(self.annotator.draw(frame.bgr, tracks.ids, tracks.boxes_xyxy,
-                                                 class_labels(self.class_names, tracks.classes)))
+                                                 class_labels(self.class_names, tracks.classes),
+                                                 predicted=tracks.states == TrackState.COASTING))
         self.frames += 1
         return tracks
 
