@@ -39,7 +39,8 @@ def test_detector_preset_goes_over_the_embedder_preset():
     assert tracker_preset(embedder_backend="histogram") == dict(HISTOGRAM_PRESET)
     assert tracker_preset("motion", "none") == {**MOTION_ONLY_PRESET, **MOTION_PRESET}
     assert tracker_preset(embedder_backend="none") == dict(MOTION_ONLY_PRESET)
-    assert tracker_preset("ultralytics", "torch") == {} and tracker_preset() == {}
+    assert tracker_preset("ultralytics", "torch") == {"high_score": 0.5} and tracker_preset() == {}
+    assert tracker_preset("external", "torch") == {}
     # Unknown names add nothing here; the builders report them.
     assert tracker_preset("nope", "nope") == {}
 

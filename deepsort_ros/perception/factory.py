@@ -26,7 +26,7 @@ EMBEDDER_PARAMS: dict[str, tuple[Param, ...]] = {
 MOTION_ESTIMATOR_PARAMS: tuple[Param, ...] = camera_motion.PARAMS
 # Tracker settings each detector brings over the TrackerConfig defaults (which suit CNN detectors' scores).
 DETECTOR_TRACKER_SETTINGS: dict[str, Mapping[str, Any]] = {
-    "ultralytics": {},
+    "ultralytics": ultralytics_detector.TRACKER_SETTINGS,
     "motion": motion_detector.TRACKER_SETTINGS,
     "external": {},
 }
