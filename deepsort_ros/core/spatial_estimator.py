@@ -17,7 +17,7 @@ velocities; coasting tracks (no detection this frame) are predicted and flagged.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ import numpy as np
 from .camera_geometry import CameraModel, CameraPose, ground_points
 from .metric_filter import MetricFilter, MetricStates
 from .person_depth import box_depths
+from .settings import check_known, check_settings, field_specs, setting
 from .track import TrackState, Tracks
 
 SPATIAL_MODES = ("off", "depth", "ground_plane")
@@ -32,82 +33,55 @@ SPATIAL_MODES = ("off", "depth", "ground_plane")
 DEPTH_STD_BASE = 0.01
 
 
-def _setting(default: Any, description: str, *, range: tuple | None = None, choices: tuple | None = None):
-    """A dataclass field describing itself (``description`` and ``range`` or ``choices``), as TrackerConfig's
-    fields do; the ROS node declares its ``spatial.*`` parameters from them."""
-    metadata: dict[str, Any] = {"description": description}
-    if range is not None:
-        metadata["range"] = range
-    if choices is not None:
-        metadata["choices"] = choices
-    return field(default=default, metadata=metadata)
-
-
 @dataclass
 class SpatialConfig:
     """Settings of :class:`SpatialEstimator` (the ROS node's ``spatial.*`` parameters derive from them)."""
 
-    mode: str = _setting("off", "Metric track positions: off, depth (depth image + camera_info; output in the "
+    mode: str = setting("off", "Metric track positions: off, depth (depth image + camera_info; output in the "
                          "camera's optical frame) or ground_plane (camera_info + the camera pose below; output in "
                          "spatial.ground_frame)", choices=SPATIAL_MODES)
-    camera_x: float = _setting(0.0, "ground_plane: camera body frame x in the ground frame, metres",
+    camera_x: float = setting(0.0, "ground_plane: camera body frame x in the ground frame, metres",
                                range=(-1e6, 1e6))
-    camera_y: float = _setting(0.0, "ground_plane: camera body frame y in the ground frame, metres",
+    camera_y: float = setting(0.0, "ground_plane: camera body frame y in the ground frame, metres",
                                range=(-1e6, 1e6))
-    camera_z: float = _setting(1.0, "ground_plane: camera height above the ground (z = 0), metres",
+    camera_z: float = setting(1.0, "ground_plane: camera height above the ground (z = 0), metres",
                                range=(-1e6, 1e6))
-    camera_roll: float = _setting(0.0, "ground_plane: camera body frame (x forward, y left, z up) roll in the "
+    camera_roll: float = setting(0.0, "ground_plane: camera body frame (x forward, y left, z up) roll in the "
                                   "ground frame, radians (URDF rpy: R = Rz(yaw) Ry(pitch) Rx(roll))",
                                   range=(-7.0, 7.0))
-    camera_pitch: float = _setting(0.0, "ground_plane: camera body frame pitch, radians (positive looks down)",
+    camera_pitch: float = setting(0.0, "ground_plane: camera body frame pitch, radians (positive looks down)",
                                    range=(-7.0, 7.0))
-    camera_yaw: float = _setting(0.0, "ground_plane: camera body frame yaw, radians", range=(-7.0, 7.0))
-    pixel_std: float = _setting(5.0, "Noise of the box edges the position is measured from, pixels (metric "
+    camera_yaw: float = setting(0.0, "ground_plane: camera body frame yaw, radians", range=(-7.0, 7.0))
+    pixel_std: float = setting(5.0, "Noise of the box edges the position is measured from, pixels (metric "
                                 "filter measurement noise)", range=(0.01, 1000.0))
-    depth_std_quadratic: float = _setting(0.004, "depth: depth noise per metre squared of depth (noise = this x "
+    depth_std_quadratic: float = setting(0.004, "depth: depth noise per metre squared of depth (noise = this x "
                                           "depth^2 + 0.01 m)", range=(0.0, 10.0))
-    surface_offset: float = _setting(0.1, "depth: metres from the visible surface to the object's centre along "
+    surface_offset: float = setting(0.1, "depth: metres from the visible surface to the object's centre along "
                                      "the ray (half a person's thickness)", range=(0.0, 10.0))
-    accel_std: float = _setting(1.0, "Metric filter process noise: unmodelled acceleration, m/s^2",
+    accel_std: float = setting(1.0, "Metric filter process noise: unmodelled acceleration, m/s^2",
                                 range=(0.001, 100.0))
-    max_coast_s: float = _setting(2.0, "Seconds a track's metric state is predicted without a measurement "
+    max_coast_s: float = setting(2.0, "Seconds a track's metric state is predicted without a measurement "
                                   "before it is forgotten (position unknown until measured again)",
                                   range=(0.01, 1e4))
-    max_range: float = _setting(100.0, "ground_plane: farthest ground intersection accepted, metres "
+    max_range: float = setting(100.0, "ground_plane: farthest ground intersection accepted, metres "
                                 "(rays near the horizon); depth: farthest depth accepted",
                                 range=(0.1, 1e5))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SpatialConfig":
         """Build and validate from a plain dict; unknown keys or bad values raise ValueError naming them."""
-        known = {spec.name: spec for spec in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown spatial settings {unknown}; known: {sorted(known)}")
-        converted = {}
-        for name, value in values.items():
-            spec = known[name]
-            expected = type(spec.default)
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if type(value) is not expected:
-                raise ValueError(f"spatial setting {name}={value!r}: expected {expected.__name__}")
-            if "choices" in spec.metadata and value not in spec.metadata["choices"]:
-                raise ValueError(f"spatial setting {name}={value!r}: allowed {spec.metadata['choices']}")
-            low, high = spec.metadata.get("range", (-np.inf, np.inf))
-            if expected is float and not low <= value <= high:
-                raise ValueError(f"spatial setting {name}={value!r}: allowed range [{low}, {high}]")
-            converted[name] = value
-        return cls(**converted)
+        check_known(cls, values, "spatial")
+        config = cls(**values)
+        check_settings(config, "spatial")
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def field_specs(cls) -> list[dict[str, Any]]:
-        """``name, type, default, description`` and ``range`` or ``choices`` of every field."""
-        return [{"name": spec.name, "type": type(spec.default).__name__, "default": spec.default, **spec.metadata}
-                for spec in fields(cls)]
+        """``name, type, default, description, build_time`` and ``range`` or ``choices`` of every field."""
+        return field_specs(cls)
 
     def camera_pose(self) -> CameraPose:
         """The ground_plane camera pose these settings give."""
