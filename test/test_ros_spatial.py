@@ -451,6 +451,10 @@ def fuzz_spatial_inputs(depth_node):
         if out is not None:
             assert sorted(d.id for d in out["tracks"].detections) == ids, ("2D tracks lost", topic, i)
         if n % 250 == 249:
+            # Every malformed message so far is counted, so the node has taken them all: the valid frame's own
+            # depth image and camera_info are not stuck behind a backlog (the node waits INPUT_WAIT_S for them).
+            probe.wait_for_status(node.name, lambda v: int(v["total_rejected"]) >= int(before["total_rejected"])
+                                  + rejected, "the malformed messages counted")
             out = frame()
             valid.append((sent_frames[-1][0], out, predicted))
     assert len(sent_frames) == frames and rejected == 2000 - 60
