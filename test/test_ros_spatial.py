@@ -24,6 +24,7 @@ from deepsort_ros.tools.synthetic_depth import DepthScene
 from test_ros_node import NodeProcess, Probe, assert_clean_sigint, detection_array, key, raw_image, stamp_of
 
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
 
 OPTICAL_FRAME = "test_camera_optical"
 SCENE = DepthScene(width=320, height=240, focal=262.5)
@@ -392,8 +393,8 @@ def test_fuzzed_depth_and_camera_info_are_survived_without_poisoning_the_metric_
     Malformed messages (all but every 25th depth image and every 50th camera_info) carry the stamp of the next
     frame, so a frame would pair with one if it were kept; they are rejected on arrival and counted. The others
     are well formed but useless (no valid depth, not registered, another image size): each goes with a frame of
-    its own (tracked in 2D, predicted in 3D). The people walk slowly so that positions change from frame to
-    frame."""
+    its own (tracked in 2D, predicted in 3D). Before the last valid frame come 200 byte strings that do not
+    deserialise at all. The people walk slowly so that positions change from frame to frame."""
     # A node of its own: its logs are throttled per kind of problem, so another test's reports would hide these.
     depth_node = start_node(ros_env, "fuzz", "spatial.mode:=depth", "spatial.camera_info_timeout_s:=0.5")
     try:
@@ -427,6 +428,7 @@ def fuzz_spatial_inputs(depth_node):
     assert len(ids) == 4 and sorted(d.id for d in out["tracks_3d"].detections) == ids
     _, before = probe.wait_for_status(node.name, lambda v: int(v["total_processed"]) >= len(sent_frames),
                                       "diagnostics covering the warm-up")
+    mm_24x32 = np.full((24, 32), 3000, np.uint16)
     counts = {"depth": 0, "camera_info": 0}
     rejected = 0
     valid = []
@@ -450,6 +452,16 @@ def fuzz_spatial_inputs(depth_node):
             out = None
         if out is not None:
             assert sorted(d.id for d in out["tracks"].detections) == ids, ("2D tracks lost", topic, i)
+        if n == 1999:
+            # Last, bytes that are not a message at all (CDR cut short by 8 bytes or more, so never just its
+            # padding, or garbled): the middleware drops them.
+            rng = np.random.default_rng(5)
+            old = stamp_of(0)
+            for topic, msg in (("camera_info", camera_info(old)), ("depth", depth_image(old, mm_24x32))):
+                data = serialize_message(msg)
+                for k in range(100):
+                    publishers[topic].publish(data[:int(rng.integers(0, len(data) - 8))] if k % 2
+                                              else data[:4] + rng.bytes(int(rng.integers(0, 400))))
         if n % 250 == 249:
             # Every malformed message so far is counted, so the node has taken them all: the valid frame's own
             # depth image and camera_info are not stuck behind a backlog (the node waits INPUT_WAIT_S for them).
