@@ -17,10 +17,10 @@ Bad input never stops the 2D tracks. A malformed message (depth: unsupported enc
 length that do not fit; camera_info: no image size, a camera matrix with non-finite entries or focal
 lengths that are not positive, unusable distortion) is rejected on arrival, like a malformed colour image:
 logged (throttled), counted as rejected on ``/diagnostics``, and never queued, so it cannot displace or
-shadow the good messages that frames pair with. Problems of one frame (no or stale camera_info, camera_info for another image size,
-a depth image not registered to the camera, depth without valid pixels, boxes above the horizon) are
-reported through the node's throttled error log; that frame's tracks are predicted without a measurement
-(or, without camera_info, get no metric output).
+shadow the good messages that frames pair with. Problems of one frame (no or stale camera_info, camera_info
+for another image size, a depth image not registered to the camera, depth without valid pixels, boxes above
+the horizon) are reported through the node's throttled error log; that frame's tracks are predicted without
+a measurement (or, without camera_info, get no metric output).
 """
 from __future__ import annotations
 
