@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
@@ -23,6 +24,7 @@ from deepsort_ros.tools.synthetic_depth import DepthScene
 from test_ros_node import NodeProcess, Probe, assert_clean_sigint, detection_array, key, raw_image, stamp_of
 
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
 
 OPTICAL_FRAME = "test_camera_optical"
 SCENE = DepthScene(width=320, height=240, focal=262.5)
@@ -55,7 +57,9 @@ def start_node(ros_env, name, *params):
     probe = Probe(namespace)
     for topic, msg_type in {**OUTPUTS, "target_pose": PoseStamped}.items():
         probe.subscribe(msg_type, f"{namespace}/{topic}")
-    qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+    probe.subscribe(DiagnosticArray, "/diagnostics")
+    # Reliable, and deep enough to keep every message of a fuzz test until the node acknowledges it.
+    qos = QoSProfile(depth=2000, reliability=ReliabilityPolicy.RELIABLE)
     publishers = {topic: probe.node.create_publisher(msg_type, f"{namespace}/{topic}", qos) for topic, msg_type in
                   (("image", Image), ("detections", Detection2DArray), ("depth", Image),
                    ("camera_info", CameraInfo))}
@@ -310,3 +314,199 @@ def test_ground_plane_node_publishes_in_the_ground_frame_and_survives_the_horizo
     finally:
         state["node"].stop()
         state["probe"].close()
+
+
+def malformed_depth(n, header):
+    """Depth image ``n`` of a cycle of 9 kinds that are malformed on their own (small: the layout is wrong)."""
+    mm = np.full((24, 32), 3000, np.uint16)
+    msg = depth_image(header, mm)
+    kind = n % 9
+    if kind == 0:
+        msg = depth_image(header, np.zeros((24, 32, 3), np.uint8), "rgb8")
+    elif kind == 1:
+        msg.encoding = ["bgr8", "8UC1", "32FC3", "", "16SC1", "64FC1", "jpeg"][n % 7]
+    elif kind == 2:
+        msg.step = 32 * 2 - 1
+    elif kind == 3:
+        msg.data = msg.data[: len(msg.data) - 1 - n % 1000]
+    elif kind == 4:
+        msg.data = b""
+    elif kind == 5:
+        msg.height, msg.width, msg.step, msg.data = 0, 0, 0, b""
+    elif kind == 6:
+        msg.height, msg.width, msg.step = 60000, 60000, 120000  # huge, with a tiny buffer
+    elif kind == 7:
+        msg.encoding = "32FC1"  # 2 bytes a pixel where 4 are needed
+    else:
+        msg.height, msg.width, msg.step = 24, 100000, 200000
+    return msg
+
+
+def unusable_depth(n, header):
+    """Depth image ``n`` of a cycle of 6 kinds that are well formed but useless for this frame."""
+    full = (SCENE.height, SCENE.width)
+    kind = n % 6
+    if kind == 0:
+        return depth_image(header, np.zeros(full, np.uint16))
+    if kind == 1:
+        return depth_image(header, np.full((SCENE.height // 2, SCENE.width // 2), np.nan, np.float32), "32FC1")
+    if kind == 2:
+        return depth_image(header, np.full(full, np.inf, np.float32), "32FC1")
+    if kind == 3:
+        return depth_image(header, np.full(full, -3.0, np.float32), "32FC1")
+    if kind == 4:  # holes, infinities, negatives and absurd ranges only
+        values = np.array([np.nan, np.inf, -np.inf, 0.0, -1.0, 1e30], np.float32)
+        return depth_image(header, np.random.default_rng(n).choice(values, full), "32FC1")
+    return depth_image(header, np.full((100, 100), 3000, np.uint16))  # not registered (aspect)
+
+
+def malformed_camera_info(n, header):
+    """CameraInfo ``n`` of a cycle of 14 kinds that are malformed on their own. (K and R have fixed lengths on
+    the wire: rclpy cannot even build a message with another length.)"""
+    msg = camera_info(header)
+    k = list(msg.k)
+    kind = n % 14
+    if kind < 7:
+        k[[0, 4, 0, 0, 4, 2, 5][kind]] = [0.0, 0.0, -262.5, np.nan, np.inf, np.nan, -np.inf][kind]
+        msg.k = k
+    elif kind == 7:
+        msg.d = [0.1, np.nan, 0.0, 0.0, 0.0]
+    elif kind == 8:
+        msg.distortion_model, msg.d = "rational_polynomial", [0.1, 0.01, 0.0, 0.0, 0.0, 0.2, 0.0, 0.0]
+    elif kind == 9:
+        msg.d = [0.1] * 14
+    elif kind == 10:
+        msg.distortion_model, msg.d = "equidistant", [0.1, 0.01, 0.0, 0.0]
+    elif kind == 11:
+        msg.width = 0
+    elif kind == 12:
+        msg.height = 0
+    else:
+        msg.k, msg.d = [0.0] * 9, [0.0, np.inf, 0.0, 0.0, 0.0]
+    return msg
+
+
+def test_fuzzed_depth_and_camera_info_are_survived_without_poisoning_the_metric_state(ros_env):
+    """1,000 bad depth images and 1,000 bad camera_infos (one of each in turn), a valid frame after every 250 bad
+    messages: every valid frame is tracked with the same ids in 2D and 3D, measured, at the right positions.
+
+    Malformed messages (all but every 25th depth image and every 50th camera_info) carry the stamp of the next
+    frame, so a frame would pair with one if it were kept; they are rejected on arrival and counted. The others
+    are well formed but useless (no valid depth, not registered, another image size): each goes with a frame of
+    its own (tracked in 2D, predicted in 3D). Before the last valid frame come 200 byte strings that do not
+    deserialise at all. The people walk slowly so that positions change from frame to frame."""
+    # A node of its own: its logs are throttled per kind of problem, so another test's reports would hide these.
+    depth_node = start_node(ros_env, "fuzz", "spatial.mode:=depth", "spatial.camera_info_timeout_s:=0.5")
+    try:
+        fuzz_spatial_inputs(depth_node)
+        assert_clean_sigint(depth_node["node"])
+    finally:
+        depth_node["node"].stop()
+        depth_node["probe"].close()
+
+
+def fuzz_spatial_inputs(depth_node):
+    probe, namespace, node = depth_node["probe"], depth_node["namespace"], depth_node["node"]
+    publishers = depth_node["publishers"]
+    frames = 6 + 40 + 20 + 8          # warm-up, unusable depth, unusable camera_info, valid
+    sent_frames = []
+
+    def scene_at():
+        return SCENE.render(0.2 + 1.0 * len(sent_frames) / frames)
+
+    def frame(**kwargs):
+        rendered = scene_at()
+        header = stamp_of(depth_node["next"])
+        kwargs.setdefault("depth", depth_image(header, rendered.depth_mm))
+        out = send(depth_node, rendered.boxes[rendered.visible > 0.3], rendered.bgr, **kwargs)
+        sent_frames.append((rendered, out))
+        return out
+
+    for _ in range(6):
+        out = frame()
+    ids = sorted(d.id for d in out["tracks"].detections)
+    assert len(ids) == 4 and sorted(d.id for d in out["tracks_3d"].detections) == ids
+    _, before = probe.wait_for_status(node.name, lambda v: int(v["total_processed"]) >= len(sent_frames),
+                                      "diagnostics covering the warm-up")
+    mm_24x32 = np.full((24, 32), 3000, np.uint16)
+    counts = {"depth": 0, "camera_info": 0}
+    rejected = 0
+    valid = []
+    for n in range(2000):
+        topic = ("depth", "camera_info")[n % 2]
+        i = counts[topic]
+        counts[topic] += 1
+        header = stamp_of(depth_node["next"])        # the next frame's: a kept one would pair with it
+        if topic == "depth" and i % 25 == 24:
+            out = frame(depth=unusable_depth(i // 25, header), wait=("tracks", "tracks_3d"))
+            predicted = out["tracks_3d"]
+        elif topic == "camera_info" and i % 50 == 49:
+            width, height = ((640, 480), (320, 200))[i // 50 % 2]
+            info = camera_info(header, width=width)
+            info.height = height
+            out = frame(info=info, wait=("tracks",))
+        else:
+            publishers[topic].publish(malformed_depth(i, header) if topic == "depth"
+                                      else malformed_camera_info(i, header))
+            rejected += 1
+            out = None
+        if out is not None:
+            assert sorted(d.id for d in out["tracks"].detections) == ids, ("2D tracks lost", topic, i)
+        if n == 1999:
+            # Last, bytes that are not a message at all (CDR cut short by 8 bytes or more, so never just its
+            # padding, or garbled): the middleware drops them.
+            rng = np.random.default_rng(5)
+            old = stamp_of(0)
+            for topic, msg in (("camera_info", camera_info(old)), ("depth", depth_image(old, mm_24x32))):
+                data = serialize_message(msg)
+                for k in range(100):
+                    publishers[topic].publish(data[:int(rng.integers(0, len(data) - 8))] if k % 2
+                                              else data[:4] + rng.bytes(int(rng.integers(0, 400))))
+        if n % 250 == 249:
+            # Every malformed message so far is counted, so the node has taken them all: the valid frame's own
+            # depth image and camera_info are not stuck behind a backlog (the node waits INPUT_WAIT_S for them).
+            probe.wait_for_status(node.name, lambda v: int(v["total_rejected"]) >= int(before["total_rejected"])
+                                  + rejected, "the malformed messages counted")
+            out = frame()
+            valid.append((sent_frames[-1][0], out, predicted))
+    assert len(sent_frames) == frames and rejected == 2000 - 60
+
+    def variances(msg):
+        return {d.id: np.trace(np.reshape(d.results[0].pose.covariance, (6, 6))[:3, :3]) for d in msg.detections}
+
+    for rendered, out, predicted in valid:
+        assert sorted(d.id for d in out["tracks"].detections) == ids
+        # The same tracks in the same order, every one with a metric position.
+        assert [d.id for d in out["tracks_3d"].detections] == [d.id for d in out["tracks"].detections]
+        # Measured, not predicted: a malformed message with the frame's stamp did not take the place of its good
+        # depth image or camera_info. (Several frames without a measurement before it left positions uncertain.)
+        measured, unmeasured = variances(out["tracks_3d"]), variances(predicted)
+        assert all(measured[track] < 0.5 * unmeasured[track] for track in ids), (measured, unmeasured)
+        positions = np.array([[d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.center.position.z]
+                              for d in out["tracks_3d"].detections])
+        errors = np.linalg.norm(positions[:, None] - rendered.centres[None], axis=2).min(axis=1)
+        assert np.all(errors < 0.3), errors                                      # not poisoned
+        assert np.isfinite(points_of(out["tracks/points"]).tolist()).all()
+    with probe.condition:
+        published = list(probe.messages[f"{namespace}/tracks_3d"])
+    for msg in published:   # frames with unusable input too: predictions, never NaN or infinity
+        for d in msg.detections:
+            assert np.isfinite([d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.center.position.z,
+                                d.bbox.size.x, d.bbox.size.y, d.bbox.size.z, *d.results[0].pose.covariance]).all()
+
+    # Counted: exactly the malformed messages, not the useless ones nor the frames.
+    _, after = probe.wait_for_status(
+        node.name, lambda v: int(v["total_rejected"]) >= int(before["total_rejected"]) + rejected
+        and int(v["total_processed"]) >= int(before["total_processed"]) + frames - 6, "the rejected spatial inputs")
+    assert int(after["total_rejected"]) == int(before["total_rejected"]) + rejected
+    assert int(after["total_failed"]) == int(before["total_failed"])
+    log = node.output()
+    for message in ("skipping depth", "skipping camera_info", "depth encoding 'rgb8' is not supported",
+                    "with step 63 is malformed", "bytes, got", "positive finite focal lengths",
+                    "up to 5 finite coefficients", "k4-k6 are not supported", "model 'equidistant' is not supported",
+                    "has no image size", "has no valid pixels", "is not registered",
+                    "camera_info is for 640x480 images"):
+        assert message in log, f"{message!r} not logged:\n{log[-3000:]}"
+    # Throttled: one report per kind of problem and period (5 s), not one per message.
+    assert log.count("skipping depth") + log.count("skipping camera_info") < rejected / 5
+    assert "Traceback" not in log and node.process.poll() is None

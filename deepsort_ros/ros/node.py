@@ -18,9 +18,10 @@ Topics (relative, so namespaces and remapping work):
 - serves ``~/reset`` (std_srvs/Trigger): forget every track (and its metric state), the background model
   and the camera motion estimate (ids continue).
 
-Callbacks only do cheap checks (stamp order, raw image layout, detection values) and drop the message
-into a one-frame slot; a worker thread converts, runs the pipeline and publishes, so the node always
-works on the newest frame and never queues stale ones. Bad input is logged (throttled per kind of
+Callbacks only do cheap checks (stamp order, raw image and depth layout, detection values, camera_info
+intrinsics) and drop the message into a one-frame slot (spatial inputs: a short queue for stamp pairing); a
+worker thread converts, runs the pipeline and publishes, so the node always works on the newest frame and
+never queues stale ones. Bad input is logged (throttled per kind of
 problem) and counted; a bad row of a detection array costs that row only. A stamp that jumps back by
 ``time_jump_reset_s`` or more (a bag replay starting again) starts new tracks instead; a stamp of 0 (a
 camera that leaves stamps unset) is replaced by the receive time.
@@ -178,7 +179,7 @@ class TrackerNode(LifecycleNode):
         self._create_publishers()
         # Spatial hook 1: metric inputs and outputs (spatial.mode), see deepsort_ros.ros.spatial_io; its
         # publishers are lifecycle ones like the node's, its subscriptions follow activate/deactivate.
-        self.spatial_io = SpatialIO(self, values, _input_qos(values), self.errors.report)
+        self.spatial_io = SpatialIO(self, values, _input_qos(values), self.errors.report, self._reject)
         if not self._parameter_callbacks_added:
             self.add_on_set_parameters_callback(self._check_parameter_change)
             self.add_post_set_parameters_callback(self._apply_parameter_change)

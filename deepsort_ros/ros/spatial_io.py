@@ -13,10 +13,14 @@ Publishes, with the image's header stamp: ``tracks_3d`` (vision_msgs/Detection3D
 ``camera_info.header.frame_id``) or in ``spatial.ground_frame`` (ground_plane mode). See
 :mod:`deepsort_ros.ros.spatial_messages`.
 
-Bad input (wrong depth encoding or size, no or stale camera_info, zero focal length, boxes above the
-horizon, depth without valid pixels) is reported through the node's throttled error log; that frame's
-tracks are predicted without a measurement (or, without camera_info, get no metric output) while the 2D
-tracks keep flowing.
+Bad input never stops the 2D tracks. A malformed message (depth: unsupported encoding, size, step or data
+length that do not fit; camera_info: no image size, a camera matrix with non-finite entries or focal
+lengths that are not positive, unusable distortion) is rejected on arrival, like a malformed colour image:
+logged (throttled), counted as rejected on ``/diagnostics``, and never queued, so it cannot displace or
+shadow the good messages that frames pair with. Problems of one frame (no or stale camera_info, camera_info
+for another image size, a depth image not registered to the camera, depth without valid pixels, boxes above
+the horizon) are reported through the node's throttled error log; that frame's tracks are predicted without
+a measurement (or, without camera_info, get no metric output).
 """
 from __future__ import annotations
 
@@ -67,12 +71,16 @@ class SpatialIO:
         Of the depth and camera_info subscriptions (the image subscription's).
     report : callable
         ``report(kind, text)``: the node's throttled error log.
+    reject : callable
+        ``reject(kind, header, error)``: the node's log and count of a malformed input message.
     """
 
-    def __init__(self, node, values: dict[str, Any], qos, report: Callable[[str, str], None]):
+    def __init__(self, node, values: dict[str, Any], qos, report: Callable[[str, str], None],
+                 reject: Callable[[str, Any, Exception], None]):
         self.mode = values["spatial.mode"]
         self.enabled = self.mode != "off"
         self._log = report
+        self._reject = reject
         self._node = node
         self._qos = qos
         self._subscriptions: list = []
@@ -85,6 +93,7 @@ class SpatialIO:
         self._camera_position = np.array([values["spatial.camera_x"], values["spatial.camera_y"],
                                           values["spatial.camera_z"]])
         self._condition = threading.Condition()
+        # (stamp ns, (CameraModel, frame_id)) and (stamp ns, (depth array, metres per unit)) of good messages.
         self._infos: deque = deque(maxlen=QUEUE_LENGTH)
         self._depths: deque = deque(maxlen=QUEUE_LENGTH)
         # Wall time of the last message per queue, to wait only for a stream that is publishing.
@@ -142,14 +151,24 @@ class SpatialIO:
 
     # ------------------------------------------------------------------ callbacks
     def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            camera = camera_model(msg)
+        except ValueError as error:
+            self._reject("camera_info", msg.header, error)
+            return
         with self._condition:
-            self._infos.append((stamp_to_ns(msg.header.stamp), msg))
+            self._infos.append((stamp_to_ns(msg.header.stamp), (camera, msg.header.frame_id)))
             self._arrived["camera_info"] = time.monotonic()
             self._condition.notify_all()
 
     def _on_depth(self, msg: Image) -> None:
+        try:
+            depth = depth_to_array(msg)  # a view of the message's data unless its rows are padded
+        except ValueError as error:
+            self._reject("depth", msg.header, error)
+            return
         with self._condition:
-            self._depths.append((stamp_to_ns(msg.header.stamp), msg))
+            self._depths.append((stamp_to_ns(msg.header.stamp), depth))
             self._arrived["depth"] = time.monotonic()
             self._condition.notify_all()
 
@@ -192,16 +211,12 @@ class SpatialIO:
                     f"camera_info is stale (none within {self._info_timeout_ns * 1e-9:g} s)")
             self._report(f"no metric positions {where}: {what}")
             return None
-        try:
-            camera = camera_model(info)
-        except ValueError as error:
-            self._report(f"no metric positions {where}: {error}")
-            return None
+        camera, frame_id = info
         if image_size is not None and tuple(image_size) != (camera.width, camera.height):
             self._report(f"no metric positions {where}: camera_info is for {camera.width}x{camera.height} images, "
                          f"the image is {image_size[0]}x{image_size[1]}")
             return None
-        self._frame_id = info.header.frame_id
+        self._frame_id = frame_id
         if self.mode == "ground_plane":
             return SpatialFrame(camera=camera)
         if depth is None:
@@ -209,14 +224,12 @@ class SpatialIO:
                     f"no depth image within {self._slop_ns * 1e-9:g} s of the image")
             self._report(f"predicting metric positions {where}: {what}")
             return SpatialFrame(camera=camera)
-        try:
-            depth_array, scale = depth_to_array(depth)
-            aspect = (depth_array.shape[1] / depth_array.shape[0]) / (camera.width / camera.height)
-            if abs(aspect - 1.0) > ASPECT_TOLERANCE:
-                raise ValueError(f"depth image {depth_array.shape[1]}x{depth_array.shape[0]} is not registered to "
-                                 f"the {camera.width}x{camera.height} camera_info (aspect ratios differ)")
-        except ValueError as error:
-            self._report(f"predicting metric positions {where}: {error}")
+        depth_array, scale = depth
+        aspect = (depth_array.shape[1] / depth_array.shape[0]) / (camera.width / camera.height)
+        if abs(aspect - 1.0) > ASPECT_TOLERANCE:
+            self._report(f"predicting metric positions {where}: depth image {depth_array.shape[1]}x"
+                         f"{depth_array.shape[0]} is not registered to the {camera.width}x{camera.height} "
+                         f"camera_info (aspect ratios differ)")
             return SpatialFrame(camera=camera)
         coarse = depth_array[::DEPTH_CHECK_STRIDE, ::DEPTH_CHECK_STRIDE]
         if not (np.isfinite(coarse) & (coarse > 0)).any():
