@@ -17,8 +17,8 @@ from lifecycle_msgs.srv import ChangeState, GetState
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
-from test_ros_node import LATCHED, TIMEOUT, NodeProcess, Probe, key
-from vision_msgs.msg import Detection2D, Detection2DArray, LabelInfo, ObjectHypothesisWithPose
+from test_ros_node import LATCHED, TIMEOUT, NodeProcess, Probe, detection_array, key
+from vision_msgs.msg import Detection2DArray, LabelInfo
 
 WALKER = (100.0, 100.0, 30.0, 80.0)  # centre x, centre y, width, height; moves 3 px per frame
 
@@ -30,16 +30,9 @@ def header_at(seconds):
 
 
 def detections_at(header, boxes, class_id="person", score=0.9):
-    msg = Detection2DArray(header=header)
-    for cx, cy, w, h in boxes:
-        detection = Detection2D(header=header)
-        detection.bbox.center.position.x, detection.bbox.center.position.y = float(cx), float(cy)
-        detection.bbox.size_x, detection.bbox.size_y = float(w), float(h)
-        result = ObjectHypothesisWithPose()
-        result.hypothesis.class_id, result.hypothesis.score = class_id, score
-        detection.results = [result]
-        msg.detections.append(detection)
-    return msg
+    """Detections of centre-size ``boxes`` (cx, cy, w, h)."""
+    corners = [(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for cx, cy, w, h in boxes]
+    return detection_array(header, corners, [class_id] * len(corners), [(0.0, 0.0)] * len(corners), score)
 
 
 @pytest.fixture(scope="module")

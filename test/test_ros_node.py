@@ -401,7 +401,8 @@ def test_motion_node_stops_cleanly_on_sigint(motion):
 
 
 # -------------------------------------------------------------------------------------------- external node
-def detection_array(header, boxes, classes, noise):
+def detection_array(header, boxes, classes, noise, score=0.9):
+    """Detections of corner ``boxes`` with class names ``classes``, centres shifted by ``noise`` (N, 2)."""
     msg = Detection2DArray(header=header)
     for box, class_id, (dx, dy) in zip(boxes, classes, noise):
         detection = Detection2D(header=header)
@@ -409,7 +410,7 @@ def detection_array(header, boxes, classes, noise):
         detection.bbox.center.position.y = float((box[1] + box[3]) / 2 + dy)
         detection.bbox.size_x, detection.bbox.size_y = float(box[2] - box[0]), float(box[3] - box[1])
         result = ObjectHypothesisWithPose()
-        result.hypothesis.class_id, result.hypothesis.score = class_id, 0.9
+        result.hypothesis.class_id, result.hypothesis.score = class_id, score
         detection.results = [result]
         msg.detections.append(detection)
     return msg
