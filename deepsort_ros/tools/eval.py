@@ -278,18 +278,20 @@ def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict
     metrics, results = evaluate_sequence(seq_dir, config, features, embedder, frames,
                                          progress=not args.no_progress, on_frame=recorder)
     summary = {**{k: metrics[k] for k in SUMMARY_KEYS}, "ms_per_frame": metrics["ms_per_frame"]}
-    if recorder is not None:
+    metric = recorder.rows() if recorder is not None else None
+    if metric is not None:
         from deepsort_ros.tools.spatial_eval import spatial_errors
 
-        metrics["spatial"] = summary["spatial"] = spatial_errors(seq_dir, results, recorder.rows(),
-                                                                 info.seq_length, info.frame_rate)
+        metrics["spatial"] = summary["spatial"] = spatial_errors(seq_dir, results, metric, info.seq_length,
+                                                                 info.frame_rate)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        mot.write_results(out / "results.txt", results.frames, results.ids, results.boxes_xyxy, results.scores)
-        if recorder is not None:
-            from deepsort_ros.tools.spatial_eval import write_outputs
+        mot.write_results(out / "results.txt", results.frames, results.ids, results.boxes_xyxy, results.scores,
+                          None if metric is None else metric["positions"])
+        if metric is not None:
+            from deepsort_ros.tools.spatial_eval import write_velocities
 
-            write_outputs(out, results, recorder.rows())
+            write_velocities(out / "velocities.txt", metric)
         record = {"name": out.name, "sequence": info.name, "appearance": source, **metrics,
                   "tracker_config": config.to_dict()}
         (out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")

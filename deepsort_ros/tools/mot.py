@@ -16,6 +16,8 @@ from deepsort_ros.core.linear_assignment import iou_matrix
 
 # Result rows: frame,id,left,top,width,height,score and three unused -1 columns (world coordinates).
 MOT_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1"
+# The same with the world columns x, y, z filled (metres; -1 where unknown).
+WORLD_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,%.4f,%.4f,%.4f"
 # A tracker box that overlaps a not-considered ('consider = 0') person at least this much is not scored.
 DISTRACTOR_IOU = 0.5
 
@@ -121,16 +123,26 @@ def load_features(path: str | Path, n_rows: int) -> np.ndarray:
     return features.astype(np.float32, copy=False)
 
 
-def write_results(path: str | Path, frames: np.ndarray, ids: np.ndarray, boxes_xyxy: np.ndarray,
-                  scores: np.ndarray) -> None:
-    """Write tracks as MOTChallenge results: ``frame,id,left,top,width,height,score,-1,-1,-1``."""
+def results_table(frames, ids: np.ndarray, boxes_xyxy: np.ndarray, scores: np.ndarray,
+                  world: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """MOTChallenge result rows and their ``np.savetxt`` format: ``frame,id,left,top,width,height,score``, then
+    the world columns from ``world`` (N, 3) metres (non-finite rows as -1), or -1, -1, -1 without it."""
     boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-    table = np.column_stack([
-        np.asarray(frames, dtype=np.float64), np.asarray(ids, dtype=np.float64),
-        boxes[:, :2], boxes[:, 2:] - boxes[:, :2], np.asarray(scores, dtype=np.float64),
-    ])
+    table = np.column_stack([np.broadcast_to(np.asarray(frames, dtype=np.float64), len(boxes)),
+                             np.asarray(ids, dtype=np.float64), boxes[:, :2], boxes[:, 2:] - boxes[:, :2],
+                             np.asarray(scores, dtype=np.float64)])
+    if world is None:
+        return table, MOT_FORMAT
+    world = np.asarray(world, dtype=np.float64).reshape(-1, 3)
+    return np.column_stack([table, np.where(np.isfinite(world), world, -1.0)]), WORLD_FORMAT
+
+
+def write_results(path: str | Path, frames: np.ndarray, ids: np.ndarray, boxes_xyxy: np.ndarray,
+                  scores: np.ndarray, world: np.ndarray | None = None) -> None:
+    """Write tracks as MOTChallenge results (see :func:`results_table`)."""
+    table, fmt = results_table(frames, ids, boxes_xyxy, scores, world)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, table, fmt=MOT_FORMAT)
+    np.savetxt(path, table, fmt=fmt)
 
 
 def _relabel(per_frame_ids: list[np.ndarray]) -> tuple[list[np.ndarray], int]:

@@ -29,8 +29,6 @@ MOT_PIXEL_OFFSET = 1.0
 MATCH_IOU = 0.5
 GT_VELOCITY_HALF_SPAN = 3
 MIN_VELOCITY_AGE_S = 1.0
-# Results rows with world columns: frame,id,left,top,width,height,score,x,y,z.
-WORLD_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,%.4f,%.4f,%.4f"
 VELOCITY_FORMAT = "%d,%d,%.4f,%.4f,%.4f"
 
 
@@ -91,16 +89,10 @@ class VelocityFile:
         self._file.close()
 
 
-def write_outputs(out: Path, results: mot.MotRows, metric: dict[str, np.ndarray]) -> None:
-    """``results.txt`` with world columns (x, y, z metres; -1 where unknown) and ``velocities.txt``
-    (``frame,id,vx,vy,vz`` m/s) in ``out``."""
-    positions = np.where(np.isfinite(metric["positions"]), metric["positions"], -1.0)
-    boxes = results.boxes_xyxy
-    table = np.column_stack([results.frames, results.ids, boxes[:, :2], boxes[:, 2:] - boxes[:, :2],
-                             results.scores, positions])
-    np.savetxt(out / "results.txt", table, fmt=WORLD_FORMAT)
+def write_velocities(path: Path, metric: dict[str, np.ndarray]) -> None:
+    """``frame,id,vx,vy,vz`` rows (m/s) of :meth:`MetricRecorder.rows` with a known velocity."""
     known = np.isfinite(metric["velocities"]).all(axis=1)
-    np.savetxt(out / "velocities.txt", np.column_stack([metric["frames"], metric["ids"], metric["velocities"]])[known],
+    np.savetxt(path, np.column_stack([metric["frames"], metric["ids"], metric["velocities"]])[known],
                fmt=VELOCITY_FORMAT)
 
 

@@ -36,8 +36,8 @@ import numpy as np
 from deepsort_ros.core import TrackState
 from deepsort_ros.detection_codec import encode_tracks, published_scores
 from deepsort_ros.sources import BagSource, Frame, FrameSource, open_source
-from deepsort_ros.tools.mot import MOT_FORMAT
-from deepsort_ros.tools.spatial_eval import WORLD_FORMAT, VelocityFile
+from deepsort_ros.tools.mot import results_table
+from deepsort_ros.tools.spatial_eval import VelocityFile
 from deepsort_ros.tools.overrides import parse_overrides, parse_value
 
 LOGGER = logging.getLogger("deepsort-track")
@@ -92,17 +92,12 @@ class MotResultsFile:
               world: np.ndarray | None = None) -> None:
         """Append the tracks of one frame (``frame_number`` counts from 1); ``world`` (N, 3) metres fills the
         world columns (NaN rows as -1)."""
-        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-        if not len(boxes):
+        if not len(ids):
             return
-        table = np.column_stack([np.full(len(boxes), frame_number), ids, boxes[:, :2],
-                                 boxes[:, 2:] - boxes[:, :2], scores])
-        if world is None:
-            np.savetxt(self._file, table, fmt=MOT_FORMAT)
-        else:
-            np.savetxt(self._file, np.column_stack([table, np.nan_to_num(world, nan=-1.0)]), fmt=WORLD_FORMAT)
+        table, fmt = results_table(frame_number, ids, boxes_xyxy, scores, world)
+        np.savetxt(self._file, table, fmt=fmt)
         self._file.flush()
-        self.rows += len(boxes)
+        self.rows += len(table)
 
     def close(self) -> None:
         self._file.close()
