@@ -237,15 +237,8 @@ class Pipeline:
             When a value is invalid, or a setting the tracker reads only when built (``build_time``, e.g.
             ``state_space``) would change: that needs a new pipeline.
         """
-        new = (config if isinstance(config, TrackerConfig) else TrackerConfig.from_dict(dict(config))).validate()
-        old = self.tracker.config.to_dict()
-        fixed = [field["name"] for field in TrackerConfig.field_specs()
-                 if field["build_time"] and new.to_dict()[field["name"]] != old[field["name"]]]
-        if fixed:
-            raise ValueError(f"tracker setting(s) {', '.join(fixed)} are fixed once the tracker is built")
-        # The tracker reads its config on every update; only the build-time settings above are copied.
-        self.tracker.config = new
-        return new
+        new = config if isinstance(config, TrackerConfig) else TrackerConfig.from_dict(dict(config))
+        return self.tracker.set_config(new)
 
     @property
     def class_names(self) -> list[str]:

@@ -153,6 +153,25 @@ class Tracker:
                                features[new] if features is not None else None, timestamp)
         return self._report()
 
+    def set_config(self, config: TrackerConfig) -> TrackerConfig:
+        """Use ``config`` from the next :meth:`update` on, keeping every track.
+
+        Raises
+        ------
+        ValueError
+            When a value is invalid, or a setting copied into the Kalman filter or appearance memory when the
+            tracker was built (``build_time``, e.g. ``state_space``) would change: that needs a new Tracker.
+        """
+        config.validate()
+        old, new = self.config.to_dict(), config.to_dict()
+        fixed = [field["name"] for field in TrackerConfig.field_specs()
+                 if field["build_time"] and new[field["name"]] != old[field["name"]]]
+        if fixed:
+            raise ValueError(f"tracker setting(s) {', '.join(fixed)} are fixed once the tracker is built")
+        # Every other setting is read from self.config on each update.
+        self.config = config
+        return config
+
     def reset(self) -> None:
         """Forget every track and the clock; ids continue where they were (the next confirmed track gets the
         next id, never one used before)."""
