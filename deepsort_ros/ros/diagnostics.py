@@ -7,6 +7,7 @@ detection rows are counted apart, so the status says which loss happened.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -231,6 +232,12 @@ def diagnostic_array(status: DiagnosticStatus, stamp) -> DiagnosticArray:
     msg = DiagnosticArray(status=[status])
     msg.header.stamp = stamp
     return msg
+
+
+def problem_kind(reason: str) -> str:
+    """``reason`` without its numbers and quoted values: the key :class:`ErrorThrottle` throttles by, so a flood
+    of one problem does not hide the first report of another."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"|\d+(\.\d*)?(e[-+]?\d+)?", "#", reason)
 
 
 class ErrorThrottle:

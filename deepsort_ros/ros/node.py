@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import sys
 import threading
 import time
@@ -60,7 +59,8 @@ from deepsort_ros.pipeline import Pipeline
 from deepsort_ros.ros import parameters
 from deepsort_ros.ros.conversions import (bgr_to_image, image_to_bgr, serialized_detections_to_numpy,
                                           serialized_tracks, stamp_to_ns)
-from deepsort_ros.ros.diagnostics import ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status
+from deepsort_ros.ros.diagnostics import (ErrorThrottle, NodeStats, diagnostic_array, diagnostic_status,
+                                          problem_kind)
 from deepsort_ros.ros.frame_slots import LatestSlot, StampOrder, StampPairer
 from deepsort_ros.ros.labels import ClassLabels
 from deepsort_ros.ros.pipeline_config import all_parameter_specs, pipeline_config, resolved_device
@@ -377,7 +377,7 @@ class TrackerNode(LifecycleNode):
         if read.dropped:
             self.stats.record_dropped_detections(read.dropped)
             where = f" at stamp {header.stamp.sec}.{header.stamp.nanosec:09d}"
-            self.errors.report(f"detections: {_problem_kind(read.problem)}",
+            self.errors.report(f"detections: {problem_kind(read.problem)}",
                                f"dropping {read.dropped} bad detection(s) of the array{where}: {read.problem}")
         stamp_ns = self._accept_stamp("detections", header)
         if stamp_ns is None:
@@ -482,7 +482,7 @@ class TrackerNode(LifecycleNode):
     def _log_problem(self, kind: str, header, reason: str) -> None:
         """Log (throttled per kind of problem) that a message or frame was not used."""
         where = "" if header is None else f" at stamp {header.stamp.sec}.{header.stamp.nanosec:09d}"
-        self.errors.report(f"{kind}: {_problem_kind(reason)}", f"skipping {kind}{where}: {reason}")
+        self.errors.report(f"{kind}: {problem_kind(reason)}", f"skipping {kind}{where}: {reason}")
 
     def _reject(self, kind: str, header, error: Exception) -> None:
         """A malformed input message: logged (throttled) and counted as rejected."""
@@ -523,12 +523,6 @@ def _input_qos(values: dict[str, Any]) -> QoSProfile:
 def missing_params_files(argv: list[str]) -> list[str]:
     """The ``--params-file`` arguments in ``argv`` that are not readable files."""
     return [path for flag, path in zip(argv, argv[1:]) if flag == "--params-file" and not os.path.isfile(path)]
-
-
-def _problem_kind(reason: str) -> str:
-    """``reason`` without its numbers and quoted values: logs are throttled per kind of problem, so a flood of
-    one problem does not hide the first report of another."""
-    return re.sub(r"'[^']*'|\"[^\"]*\"|\d+(\.\d*)?(e[-+]?\d+)?", "#", reason)
 
 
 def _one_line(error: BaseException) -> str:

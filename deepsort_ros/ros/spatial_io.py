@@ -24,7 +24,6 @@ a measurement (or, without camera_info, get no metric output).
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -39,6 +38,7 @@ from visualization_msgs.msg import MarkerArray
 
 from deepsort_ros.core.spatial_estimator import SpatialFrame
 from deepsort_ros.ros.conversions import stamp_to_ns
+from deepsort_ros.ros.diagnostics import problem_kind
 from deepsort_ros.ros.spatial_messages import (MarkerBuilder, camera_model, depth_to_array, detection3d_array,
                                                target_pose, target_row, track_points)
 
@@ -147,7 +147,7 @@ class SpatialIO:
 
     def _report(self, text: str) -> None:
         """Throttled per kind of problem: the text without its numbers and quoted values."""
-        self._log("spatial: " + re.sub(r"'[^']*'|\d+(\.\d*)?(e[-+]?\d+)?", "#", text.split(": ", 1)[-1]), text)
+        self._log("spatial: " + problem_kind(text.split(": ", 1)[-1]), text)
 
     # ------------------------------------------------------------------ callbacks
     def _on_camera_info(self, msg: CameraInfo) -> None:
