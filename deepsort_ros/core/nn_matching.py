@@ -55,9 +55,9 @@ class AppearanceMemory:
         self.dim: int | None = None
         self.counts = np.zeros(0, dtype=np.int64)            # features seen per track (ema: 0 or 1)
         self.features = np.zeros((0, 0), dtype=np.float32)   # ema: (M, D) averages; gallery: (S, D) bank
-        self.owners = np.zeros(0, dtype=np.int64)            # gallery: track row of each bank row
-        self.stamps = np.zeros(0, dtype=np.int64)            # gallery: insertion order of each bank row
-        self._next_stamp = 0
+        # gallery: track row of each bank row. Rows are only appended and masked, so bank order is insertion
+        # order (newest last).
+        self.owners = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -95,7 +95,6 @@ class AppearanceMemory:
         new_row = np.cumsum(mask) - 1                      # old track row -> new track row
         self.owners = new_row[self.owners[alive]]
         self.features = self.features[alive]
-        self.stamps = self.stamps[alive]
 
     def update(self, rows: np.ndarray, features: np.ndarray, ema_alpha: float | None = None) -> None:
         """Fold normalised ``features`` (K, D) into tracks ``rows`` (K,); ``ema_alpha`` overrides the
@@ -115,17 +114,15 @@ class AppearanceMemory:
             return
         self.features = np.concatenate([self.features, features])
         self.owners = np.concatenate([self.owners, rows])
-        self.stamps = np.concatenate([self.stamps, np.arange(self._next_stamp, self._next_stamp + len(rows))])
-        self._next_stamp += len(rows)
         self.counts[rows] += 1
         if np.count_nonzero(self.counts[rows] > self.budget):
             # Keep each track's newest ``budget`` features: rank bank rows newest first within their track.
-            order = np.lexsort((-self.stamps, self.owners))
+            order = np.lexsort((-np.arange(len(self.owners)), self.owners))
             owners = self.owners[order]
             starts = np.searchsorted(owners, owners, side="left")
             keep = np.zeros(len(order), dtype=bool)
             keep[order] = (np.arange(len(order)) - starts) < self.budget
-            self.features, self.owners, self.stamps = self.features[keep], self.owners[keep], self.stamps[keep]
+            self.features, self.owners = self.features[keep], self.owners[keep]
             np.minimum(self.counts, self.budget, out=self.counts)
 
     def distance(self, rows: np.ndarray, features: np.ndarray) -> np.ndarray:

@@ -16,8 +16,6 @@ class TrackState(IntEnum):
     COASTING = 3
 
 
-
-
 @dataclass(frozen=True)
 class Tracks:
     """Tracks reported for one frame, one row per track.
