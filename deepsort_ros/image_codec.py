@@ -1,4 +1,5 @@
-"""Image messages to BGR arrays, without ROS: the one decoder of the node and the bag sources.
+"""Image messages to arrays, without ROS: the one decoder of the node and the bag sources, for colour
+images (to BGR) and depth images (to depth values and their unit).
 
 Works on any object with the fields of ``sensor_msgs/Image`` (``encoding``, ``height``, ``width``,
 ``step``, ``data``, ``is_bigendian``) or ``sensor_msgs/CompressedImage`` (``format``, ``data``): rclpy
@@ -51,6 +52,9 @@ RAW_ENCODINGS: dict[str, RawEncoding] = {
     "yuyv": RawEncoding(2, 1, cv2.COLOR_YUV2BGR_YUY2, 2),
 }
 SUPPORTED_ENCODINGS = tuple(RAW_ENCODINGS)
+# Depth encodings (REP 118): pixel type and metres per unit.
+DEPTH_ENCODINGS: dict[str, tuple[np.dtype, float]] = {
+    "16UC1": (np.dtype("u2"), 0.001), "mono16": (np.dtype("u2"), 0.001), "32FC1": (np.dtype("f4"), 1.0)}
 _MONO16_TO_8 = 255.0 / 65535.0
 
 
@@ -75,17 +79,29 @@ def check_raw_image(msg: Any) -> RawEncoding:
     layout = RAW_ENCODINGS.get(msg.encoding)
     if layout is None:
         raise ValueError(f"unsupported image encoding {msg.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
-    check_image_size(msg.width, msg.height)
     if msg.width % layout.width_multiple:
         raise ValueError(f"{msg.encoding} image width {msg.width} is not a multiple of {layout.width_multiple}")
-    row_bytes = msg.width * layout.channels * layout.channel_bytes
+    _check_rows(msg, layout.channels * layout.channel_bytes)
+    return layout
+
+
+def _check_rows(msg: Any, pixel_bytes: int) -> None:
+    """Check a raw image's size, step and data length for pixels of ``pixel_bytes`` bytes each."""
+    check_image_size(msg.width, msg.height)
+    row_bytes = msg.width * pixel_bytes
     if msg.step < row_bytes:
         raise ValueError(f"image step {msg.step} is shorter than a {msg.width}-pixel {msg.encoding} row "
                          f"({row_bytes} bytes)")
     if len(msg.data) != msg.step * msg.height:
         raise ValueError(f"image data has {len(msg.data)} bytes; step {msg.step} x height {msg.height} "
                          f"needs {msg.step * msg.height}")
-    return layout
+
+
+def _values(msg: Any, dtype: np.dtype, row_bytes: int) -> np.ndarray:
+    """A checked raw image's first ``row_bytes`` of each row as (height, row_bytes / itemsize) ``dtype`` values
+    in the message's byte order: a view of its data unless the rows are padded."""
+    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, :row_bytes]
+    return np.ascontiguousarray(rows).view(dtype.newbyteorder(">" if msg.is_bigendian else "<"))
 
 
 def raw_image_to_bgr(msg: Any) -> np.ndarray:
@@ -104,18 +120,40 @@ def raw_image_to_bgr(msg: Any) -> np.ndarray:
     """
     layout = check_raw_image(msg)
     height, width = msg.height, msg.width
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, msg.step)
-    rows = rows[:, : width * layout.channels * layout.channel_bytes]
     if layout.channel_bytes == 2:
-        dtype = np.dtype(">u2" if msg.is_bigendian else "<u2")
-        wide = np.ascontiguousarray(rows).view(dtype).reshape(height, width).astype(np.uint16)
+        wide = _values(msg, np.dtype("u2"), width * 2).astype(np.uint16)
         # Same scaling and rounding as cv_bridge (cv::Mat::convertTo with 255/65535).
         pixels = cv2.convertScaleAbs(wide, alpha=_MONO16_TO_8)
     else:
-        pixels = rows.reshape(height, width, layout.channels)
+        rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, msg.step)
+        pixels = rows[:, : width * layout.channels].reshape(height, width, layout.channels)
     if layout.to_bgr is None:
         return np.ascontiguousarray(pixels)
     return cv2.cvtColor(np.ascontiguousarray(pixels), layout.to_bgr)
+
+
+def depth_image_to_array(msg: Any) -> tuple[np.ndarray, float]:
+    """Check a depth image (``sensor_msgs/Image`` fields) and return ``(depth (H, W), metres per unit)``.
+
+    Returns
+    -------
+    depth : ndarray
+        (height, width) uint16 (16UC1 and mono16, millimetres) or float32 (32FC1, metres) in the message's
+        byte order; a view of the message's data unless its rows are padded.
+    metres_per_unit : float
+
+    Raises
+    ------
+    ValueError
+        For another encoding, an empty or huge size, a step shorter than a row, or a data length other than
+        ``step * height``.
+    """
+    found = DEPTH_ENCODINGS.get(msg.encoding)
+    if found is None:
+        raise ValueError(f"depth encoding {msg.encoding!r} is not supported (16UC1 millimetres or 32FC1 metres)")
+    dtype, metres_per_unit = found
+    _check_rows(msg, dtype.itemsize)
+    return _values(msg, dtype, msg.width * dtype.itemsize), metres_per_unit
 
 
 def compressed_image_to_bgr(msg: Any) -> np.ndarray:

@@ -4,7 +4,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 
 from deepsort_ros.core import TrackerConfig
 from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, tracker_preset

@@ -1,4 +1,5 @@
-"""The shared image decoder (no ROS): every raw encoding, compressed images, and every kind of bad input.
+"""The shared image decoder (no ROS): every raw encoding, depth images, compressed images, and every kind of
+bad input.
 
 Messages are plain namespaces with the fields of sensor_msgs/Image and CompressedImage; their data comes
 as bytes, array.array (rclpy) or a numpy array (rosbags), as the node and the bag sources hand them over.
@@ -12,8 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from deepsort_ros.image_codec import (SUPPORTED_ENCODINGS, check_raw_image, compressed_image_to_bgr,
-                                      image_message_to_bgr, raw_image_to_bgr)
+from deepsort_ros.image_codec import (DEPTH_ENCODINGS, SUPPORTED_ENCODINGS, check_raw_image,
+                                      compressed_image_to_bgr, depth_image_to_array, image_message_to_bgr,
+                                      raw_image_to_bgr)
 
 RNG = np.random.default_rng(7)
 HEIGHT, WIDTH = 5, 7
@@ -126,6 +128,43 @@ def test_malformed_raw_images_raise_value_errors(change, message):
         check_raw_image(msg)
     with pytest.raises(ValueError, match=message):
         raw_image_to_bgr(msg)
+
+
+DEPTH_CASES = [("16UC1", "<u2", 0.001), ("16UC1", ">u2", 0.001), ("mono16", "<u2", 0.001), ("32FC1", "<f4", 1.0),
+               ("32FC1", ">f4", 1.0)]
+
+
+def test_every_depth_encoding_is_tested():
+    assert {case[0] for case in DEPTH_CASES} == set(DEPTH_ENCODINGS)
+
+
+@pytest.mark.parametrize("container", [bytes, array.array, np.ndarray], ids=["bytes", "rclpy", "rosbags"])
+@pytest.mark.parametrize("padding", [0, 3])
+@pytest.mark.parametrize("encoding,dtype,metres_per_unit", DEPTH_CASES, ids=[f"{c[0]}{c[1][0]}" for c in DEPTH_CASES])
+def test_depth_images_decode_in_their_unit_and_byte_order(encoding, dtype, metres_per_unit, padding, container):
+    values = RNG.uniform(0, 10_000, (HEIGHT, WIDTH)).astype(dtype)
+    msg = raw_message(encoding, values, padding=padding, bigendian=int(dtype[0] == ">"), container=container)
+    depth, unit = depth_image_to_array(msg)
+    assert unit == metres_per_unit and depth.shape == (HEIGHT, WIDTH)
+    np.testing.assert_array_equal(depth, values)
+    if not padding:
+        assert np.shares_memory(depth, np.frombuffer(msg.data, np.uint8))
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(encoding="rgb8"), "depth encoding 'rgb8' is not supported"),
+    (dict(encoding="32FC1"), "step 14 is shorter than a 7-pixel 32FC1 row"),
+    (dict(step=WIDTH * 2 - 1), "step 13 is shorter than a 7-pixel 16UC1 row"),
+    (dict(data=b"\x00" * (WIDTH * 2 * HEIGHT + 2)), "has 72 bytes.*needs 70"),
+    (dict(height=0, width=0, step=0, data=b""), "empty"),
+    (dict(width=100_000, step=200_000), "exceeds the limit"),
+])
+def test_malformed_depth_images_raise_value_errors(change, message):
+    msg = raw_message("16UC1", np.zeros((HEIGHT, WIDTH), "<u2"))
+    for key, value in change.items():
+        setattr(msg, key, value)
+    with pytest.raises(ValueError, match=message):
+        depth_image_to_array(msg)
 
 
 def _png_claiming_size(width, height):

@@ -36,7 +36,7 @@ OUTPUTS = {"tracks": Detection2DArray, "tracks_3d": Detection3DArray, "tracks/po
 def camera_info(header, focal=SCENE.focal, width=SCENE.width):
     msg = CameraInfo(header=Header(stamp=header.stamp, frame_id=OPTICAL_FRAME), width=width,
                      height=SCENE.height, distortion_model="plumb_bob")
-    msg.k = [focal, 0.0, SCENE.k[0, 2], 0.0, focal, SCENE.k[1, 2], 0.0, 0.0, 1.0]
+    msg.k = [focal, 0.0, SCENE.camera.k[0, 2], 0.0, focal, SCENE.camera.k[1, 2], 0.0, 0.0, 1.0]
     msg.d = [0.0] * 5
     return msg
 
@@ -291,7 +291,7 @@ def test_ground_plane_node_publishes_in_the_ground_frame_and_survives_the_horizo
                        "spatial.ground_frame:=site", "spatial.target.mode:=id")
     try:
         bgr = SCENE.render(0).bgr
-        focal, cy = SCENE.focal, SCENE.k[1, 2]
+        focal, cy = SCENE.focal, SCENE.camera.k[1, 2]
         below = np.array([[150.0, 60.0, 170.0, cy + focal * 1.2 / 4.0]])        # feet 4 m ahead
         for _ in range(6):
             out = send(state, below, bgr)
@@ -302,7 +302,7 @@ def test_ground_plane_node_publishes_in_the_ground_frame_and_survives_the_horizo
         (detection,) = out["tracks_3d"].detections
         assert out["tracks_3d"].header.frame_id == "site" and detection.id == out["tracks"].detections[0].id
         position = detection.bbox.center.position
-        assert (position.x, position.y, position.z) == pytest.approx((4.0, (SCENE.k[0, 2] - 160.0) / focal * 4.0, 0.0),
+        assert (position.x, position.y, position.z) == pytest.approx((4.0, (SCENE.camera.k[0, 2] - 160.0) / focal * 4.0, 0.0),
                                                                      abs=0.05)
         assert out["target_pose"].header.frame_id == "site"
         assert out["target_pose"].pose.position.x == pytest.approx(position.x)
@@ -502,7 +502,8 @@ def fuzz_spatial_inputs(depth_node):
     assert int(after["total_failed"]) == int(before["total_failed"])
     log = node.output()
     for message in ("skipping depth", "skipping camera_info", "depth encoding 'rgb8' is not supported",
-                    "with step 63 is malformed", "bytes, got", "positive finite focal lengths",
+                    "step 63 is shorter than a 32-pixel 16UC1 row", "image data has", "is empty",
+                    "exceeds the limit", "positive finite focal lengths",
                     "up to 5 finite coefficients", "k4-k6 are not supported", "model 'equidistant' is not supported",
                     "has no image size", "has no valid pixels", "is not registered",
                     "camera_info is for 640x480 images"):

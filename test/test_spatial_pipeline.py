@@ -15,7 +15,7 @@ def run_depth_scene(frames=60, visible=0.3):
     """Track the scene from its true boxes (1 px noise; people less than ``visible`` in view are missed as a
     detector would); returns per-frame (result, rendered frame)."""
     scene = DepthScene()
-    camera = CameraModel.create(scene.k, [], scene.width, scene.height)
+    camera = scene.camera
     pipeline = Pipeline.from_config({"detector": {"backend": "external"}, "spatial": {"mode": "depth"}})
     rng = np.random.default_rng(3)
     out = []
@@ -50,7 +50,7 @@ def test_depth_mode_positions_and_velocities_match_the_scene():
 
 def test_depth_holes_everywhere_predict_and_flag_instead_of_failing():
     scene = DepthScene()
-    camera = CameraModel.create(scene.k, [], scene.width, scene.height)
+    camera = scene.camera
     pipeline = Pipeline.from_config({"detector": {"backend": "external"}, "spatial": {"mode": "depth"}})
     for index in range(10):
         frame = scene.render(index / FPS)

@@ -37,9 +37,10 @@ from vision_msgs.msg import Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
 from deepsort_ros.core.spatial_estimator import SpatialFrame
+from deepsort_ros.image_codec import depth_image_to_array
 from deepsort_ros.ros.conversions import stamp_to_ns
 from deepsort_ros.ros.diagnostics import problem_kind
-from deepsort_ros.ros.spatial_messages import (MarkerBuilder, camera_model, depth_to_array, detection3d_array,
+from deepsort_ros.ros.spatial_messages import (MarkerBuilder, camera_model, detection3d_array,
                                                target_pose, target_row, track_points)
 
 # Seconds the worker waits for a depth image or camera_info with the frame's stamp.
@@ -163,7 +164,7 @@ class SpatialIO:
 
     def _on_depth(self, msg: Image) -> None:
         try:
-            depth = depth_to_array(msg)  # a view of the message's data unless its rows are padded
+            depth = depth_image_to_array(msg)  # a view of the message's data unless its rows are padded
         except ValueError as error:
             self._reject("depth", msg.header, error)
             return

@@ -1,5 +1,6 @@
-"""Metric tracks <-> standard ROS messages: depth images and CameraInfo in; Detection3DArray, PointCloud2,
-MarkerArray and a PoseStamped target out.
+"""Metric tracks <-> standard ROS messages: CameraInfo in (depth images are decoded by
+:func:`deepsort_ros.image_codec.depth_image_to_array`); Detection3DArray, PointCloud2, MarkerArray and a
+PoseStamped target out.
 
 Why ``tracks/points`` is a PointCloud2 with fields ``x, y, z, vx, vy, vz, id``: velocities need a message every
 program can read without this package's own types. A PointCloud2 carries any named fields, every ROS
@@ -26,9 +27,6 @@ from deepsort_ros.annotate import track_colour
 from deepsort_ros.core.camera_geometry import CameraModel
 from deepsort_ros.core.spatial_estimator import SpatialTracks
 
-# Depth encodings: numpy dtype and metres per unit.
-DEPTH_ENCODINGS = {"16UC1": (np.dtype("<u2"), 0.001), "mono16": (np.dtype("<u2"), 0.001),
-                   "32FC1": (np.dtype("<f4"), 1.0)}
 # Distortion models whose first five coefficients are plumb_bob's (rational_polynomial adds k4-k6 in the
 # denominator: usable only when those are zero).
 PLUMB_BOB_MODELS = ("plumb_bob", "rational_polynomial", "")
@@ -39,30 +37,6 @@ _MARKER_ID_MODULO = 2**31 - 1
 # A quaternion turning a marker's z axis onto the optical frame's "up" (-y): +90 degrees about x.
 _OPTICAL_UP = Quaternion(x=math.sqrt(0.5), y=0.0, z=0.0, w=math.sqrt(0.5))
 _IDENTITY = Quaternion(x=0.0, y=0.0, z=0.0, w=1.0)
-
-
-def depth_to_array(msg) -> tuple[np.ndarray, float]:
-    """A sensor_msgs/Image depth image as ``(array (H, W), metres per unit)``.
-
-    Raises
-    ------
-    ValueError
-        For another encoding than 16UC1 / mono16 (millimetres) or 32FC1 (metres), or a size, step or data
-        length that do not fit together.
-    """
-    if msg.encoding not in DEPTH_ENCODINGS:
-        raise ValueError(f"depth encoding {msg.encoding!r} is not supported (16UC1 millimetres or 32FC1 metres)")
-    dtype, scale = DEPTH_ENCODINGS[msg.encoding]
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    if height <= 0 or width <= 0 or step < width * dtype.itemsize:
-        raise ValueError(f"depth image {width}x{height} with step {step} is malformed")
-    data = msg.data
-    buffer = np.frombuffer(data if isinstance(data, (bytes, bytearray, memoryview)) else memoryview(data), np.uint8)
-    if len(buffer) < step * height:
-        raise ValueError(f"depth image {width}x{height} needs {step * height} bytes, got {len(buffer)}")
-    rows = buffer[:step * height].reshape(height, step)[:, :width * dtype.itemsize]
-    depth = np.ascontiguousarray(rows).view(dtype.newbyteorder(">" if msg.is_bigendian else "<"))
-    return depth.reshape(height, width), scale
 
 
 def camera_model(msg) -> CameraModel:

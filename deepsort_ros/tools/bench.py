@@ -153,7 +153,6 @@ def track_scaling(counts=SCALING_COUNTS, dim: int = FEATURE_DIM, frames: int = 1
 def spatial_stage_ms(tracks: int = SPATIAL_TRACKS, frames: int = 60) -> list[float]:
     """Milliseconds of the pipeline's spatial stage per frame in depth mode: ``tracks`` people walking in the
     synthetic RGB-D scene (640x480, 16UC1 depth), detected by their true boxes."""
-    from deepsort_ros.core.camera_geometry import CameraModel
     from deepsort_ros.core.spatial_estimator import SpatialFrame
     from deepsort_ros.tools.synthetic_depth import DepthScene
 
@@ -161,7 +160,7 @@ def spatial_stage_ms(tracks: int = SPATIAL_TRACKS, frames: int = 60) -> list[flo
     people = np.column_stack([rng.uniform(-2.0, 2.0, tracks), rng.uniform(3.0, 6.5, tracks),
                               rng.uniform(-0.5, 0.5, tracks), rng.uniform(-0.3, 0.3, tracks)])
     scene = DepthScene(people=people)
-    camera = CameraModel.create(scene.k, [], scene.width, scene.height)
+    camera = scene.camera
     pipeline = Pipeline.from_config({"detector": {"backend": "external"}, "spatial": {"mode": "depth"}})
     rendered = [scene.render(index / 15.0) for index in range(min(frames, 15))]
     times = []

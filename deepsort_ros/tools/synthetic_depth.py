@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepsort_ros.core.camera_geometry import CameraModel
+
 CAMERA_HEIGHT = 1.2
 WALL_DEPTH = 7.0
 PERSON_WIDTH, PERSON_HEIGHT, PERSON_THICKNESS = 0.5, 1.75, 0.2
@@ -65,7 +67,8 @@ class DepthScene:
     def __init__(self, width: int = 640, height: int = 480, focal: float = 525.0, people=DEFAULT_PEOPLE,
                  noise_quadratic: float = 0.002, hole_fraction: float = 0.05, seed: int = 0):
         self.width, self.height, self.focal = int(width), int(height), float(focal)
-        self.k = np.array([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
+        self.camera = CameraModel.create([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2],
+                                          [0.0, 0.0, 1.0]], (), width, height)
         self.people = np.asarray(people, dtype=np.float64).reshape(-1, 4)
         self.noise_quadratic = noise_quadratic
         self.hole_fraction = hole_fraction
@@ -74,8 +77,9 @@ class DepthScene:
         self._wall = np.clip(texture_rng.normal(150, 25, (height, width, 3)), 0, 255).astype(np.uint8)
         self._colours = texture_rng.integers(30, 230, (len(self.people), 2, 3))
 
-    def _project(self, x: float, y: float, z: float) -> tuple[float, float]:
-        return self.focal * x / z + self.k[0, 2], self.focal * y / z + self.k[1, 2]
+    def _project(self, x: np.ndarray, y: float, z: np.ndarray) -> np.ndarray:
+        """Pixels (N, 2) of the points ``(x, y, z)`` (N x and z, one height y) in the optical frame."""
+        return self.camera.project(np.column_stack([x, np.full_like(x, y), z]))
 
     def render(self, t: float) -> DepthFrame:
         """The frame at ``t`` seconds."""
@@ -85,26 +89,26 @@ class DepthScene:
         owner = np.full((h, w), -1)
         x, z = self.people[:, 0] + self.people[:, 2] * t, self.people[:, 1] + self.people[:, 3] * t
         top_y, feet_y = CAMERA_HEIGHT - PERSON_HEIGHT, CAMERA_HEIGHT
-        boxes = np.zeros((len(x), 4))
+        front = z - PERSON_THICKNESS / 2
+        boxes = np.hstack([self._project(x - PERSON_WIDTH / 2, top_y, front),
+                           self._project(x + PERSON_WIDTH / 2, feet_y, front)])
+        gap_left = self._project(x - LEG_GAP_WIDTH / 2, 0.0, front)[:, 0]
+        gap_right, leg_top = self._project(x + LEG_GAP_WIDTH / 2, feet_y - LEG_HEIGHT, front).T
         for person in np.argsort(-z):               # far to near: nearer people cover farther ones
-            front = z[person] - PERSON_THICKNESS / 2
-            u1, v1 = self._project(x[person] - PERSON_WIDTH / 2, top_y, front)
-            u2, v2 = self._project(x[person] + PERSON_WIDTH / 2, feet_y, front)
-            boxes[person] = [u1, v1, u2, v2]
+            u1, v1, u2, v2 = boxes[person]
             c1, r1, c2, r2 = (int(np.clip(np.round(value), 0, limit)) for value, limit in
                               ((u1, w), (v1, h), (u2, w), (v2, h)))
             region = np.zeros((h, w), bool)
             region[r1:r2, c1:c2] = True
-            g1, _ = self._project(x[person] - LEG_GAP_WIDTH / 2, 0.0, front)
-            g2, leg_top = self._project(x[person] + LEG_GAP_WIDTH / 2, feet_y - LEG_HEIGHT, front)
-            region[int(np.clip(leg_top, 0, h)):r2, int(np.clip(g1, 0, w)):int(np.clip(g2, 0, w))] = False
+            region[int(np.clip(leg_top[person], 0, h)):r2,
+                   int(np.clip(gap_left[person], 0, w)):int(np.clip(gap_right[person], 0, w))] = False
             rows = np.arange(h)[:, None]
             shirt = rows < (v1 + v2) / 2
             stripes = ((np.arange(w)[None, :] // 6) % 2).astype(np.uint8) * 40
             colour = np.where(shirt[..., None], self._colours[person, 0], self._colours[person, 1]).astype(np.uint8)
             textured = np.clip(colour.astype(np.int16) + stripes[..., None], 0, 255).astype(np.uint8)
             bgr[region] = np.broadcast_to(textured, (h, w, 3))[region]
-            depth[region] = front
+            depth[region] = front[person]
             owner[region] = person
         area = np.maximum((np.clip(boxes[:, 2], 0, w) - np.clip(boxes[:, 0], 0, w))
                           * (np.clip(boxes[:, 3], 0, h) - np.clip(boxes[:, 1], 0, h)), 1.0)
