@@ -363,7 +363,7 @@ def test_detections_in_and_tracks_out_as_bytes(ros_context):
                 result.hypothesis.class_id, result.hypothesis.score = class_id, 0.75
                 detection.results = [result]
                 msg.detections.append(detection)
-            node._on_detections(serialize_message(msg))
+            node.on_detections(serialize_message(msg))
             _wait_for(lambda: node.stats.take_window().totals["processed"] == frame, f"frame {frame}")
         _wait_for(lambda: executor.spin_once(timeout_sec=0.05) or any(m.header.stamp.sec == 3 for m in received),
                   "the tracks of frame 3")
@@ -374,7 +374,7 @@ def test_detections_in_and_tracks_out_as_bytes(ros_context):
             ("car", pytest.approx(197.0, abs=1.0), pytest.approx(30.0, abs=0.5), 0.75, 3),
             ("person", pytest.approx(23.0, abs=1.0), pytest.approx(30.0, abs=0.5), 0.75, 3)]
         assert len({d.id for d in last.detections}) == 2 and all(d.id.isdigit() for d in last.detections)
-        node._on_detections(b"\x00\x01\x00\x00 not a detection array")
+        node.on_detections(b"\x00\x01\x00\x00 not a detection array")
         assert node.stats.take_window().totals["rejected"] == 1
     finally:
         executor.shutdown()
@@ -448,4 +448,38 @@ def test_diagnostics_turn_error_when_every_frame_fails(ros_context, monkeypatch)
         executor.shutdown()
         listener.destroy_node()
         node.stop()
+        node.destroy_node()
+
+
+def test_run_in_caller_leaves_each_frame_to_process_waiting(ros_context):
+    """Benchmarks run the node's frames in their own thread: after run_in_caller nothing is processed until
+    process_waiting, which processes the one waiting frame."""
+    from rclpy.parameter import Parameter
+    from rclpy.serialization import serialize_message
+    from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose
+
+    from deepsort_ros.ros import node as node_module
+
+    node = node_module.TrackerNode(context=ros_context, parameter_overrides=[
+        Parameter("detector.backend", value="external"), Parameter("reid.backend", value="none")])
+    try:
+        node.run_in_caller()
+        assert not node.process_waiting()
+        for frame in (1, 2):
+            msg = Detection2DArray()
+            msg.header.frame_id, msg.header.stamp.sec = "cam", frame
+            detection = Detection2D()
+            detection.bbox.center.position.x, detection.bbox.center.position.y = 20.0 + frame, 50.0
+            detection.bbox.size_x, detection.bbox.size_y = 10.0, 30.0
+            result = ObjectHypothesisWithPose()
+            result.hypothesis.class_id, result.hypothesis.score = "person", 0.9
+            detection.results = [result]
+            msg.detections.append(detection)
+            node.on_detections(serialize_message(msg))
+            time.sleep(0.2)  # a worker, were one left, would have taken the frame by now
+            assert node.stats.take_window().totals["processed"] == frame - 1
+            assert node.process_waiting()
+            assert not node.process_waiting()
+            assert node.stats.take_window().totals["processed"] == frame
+    finally:
         node.destroy_node()

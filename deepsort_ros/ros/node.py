@@ -280,10 +280,10 @@ class TrackerNode(LifecycleNode):
         made = self._subscriptions_made
         if self._needs_image:
             image_type = CompressedImage if self._image_topic == "image/compressed" else Image
-            made.append(self.create_subscription(image_type, self._image_topic, self._on_image, qos))
+            made.append(self.create_subscription(image_type, self._image_topic, self.on_image, qos))
         if values["detector.backend"] == "external":
             # Raw: the codec reads the bytes about ten times faster than rclpy builds the message.
-            made.append(self.create_subscription(Detection2DArray, "detections", self._on_detections, qos,
+            made.append(self.create_subscription(Detection2DArray, "detections", self.on_detections, qos,
                                                  raw=True))
         self.spatial_io.subscribe()
 
@@ -349,7 +349,9 @@ class TrackerNode(LifecycleNode):
             return None
         return stamp_ns
 
-    def _on_image(self, msg) -> None:
+    def on_image(self, msg) -> None:
+        """The image subscription's callback: check ``msg`` (sensor_msgs/Image or CompressedImage) and hand it
+        to the worker, paired with its detections when those come from another detector. Never blocks."""
         # Raw images are checked here (a few comparisons) so garbage never displaces a good waiting frame;
         # compressed ones can only be checked by decoding, which is the worker's job.
         if isinstance(msg, Image):
@@ -368,7 +370,9 @@ class TrackerNode(LifecycleNode):
         if pair is not None:
             self._hand_over(*pair, msg.header)
 
-    def _on_detections(self, data: bytes) -> None:
+    def on_detections(self, data: bytes) -> None:
+        """The detections subscription's callback: read a serialised vision_msgs/Detection2DArray and hand it
+        to the worker, paired with its image when the pixels are needed. Never blocks."""
         try:
             header, read = serialized_detections_to_numpy(data, self.labels.index_of)
         except ValueError as error:
@@ -502,6 +506,21 @@ class TrackerNode(LifecycleNode):
         status = diagnostic_status(self.stats.take_window(), f"{self.get_fully_qualified_name()}: tracking",
                                    self.get_fully_qualified_name(), self.device, warn_drop_ratio, input_timeout_s)
         self.diagnostics_publisher.publish(diagnostic_array(status, self.get_clock().now().to_msg()))
+
+    def run_in_caller(self) -> None:
+        """Stop the worker thread for good: from now on frames the callbacks hand over wait until the caller
+        runs them with :meth:`process_waiting`, in its own thread (benchmarks timing the node's own code)."""
+        self.stop()
+        self._slot = LatestSlot()
+
+    def process_waiting(self) -> bool:
+        """Process the frame waiting for the worker in the caller's thread (after :meth:`run_in_caller`);
+        False when none waits."""
+        item = self._slot.take(timeout=0)
+        if item is None:
+            return False
+        self._process(*item)
+        return True
 
     def stop(self) -> None:
         """Stop the worker (waits for the frame in progress, up to WORKER_JOIN_S)."""

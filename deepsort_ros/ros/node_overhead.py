@@ -1,14 +1,17 @@
 """Benchmark: what tracker_node costs per frame beyond model inference, and node FPS against model FPS.
 
 Runs the node's own per-frame code in-process on synthetic 640x480 frames with a chosen number of
-people, fed as another detector's detections (tracker-only mode, each array paired with its image as
-when appearance is on) so every frame has exactly that many tracks and no network runs: the image and
-detections callbacks, the hand-over slot and the worker's ``_process``. Reported per stage (ms per frame):
+people, fed as another detector's detections with the weight-free histogram appearance (so each array is
+paired with its image, as with any appearance) so every frame has exactly that many tracks and no network
+runs: the image and detections callbacks, the hand-over to the worker and the worker's processing, in the
+caller's thread (``TrackerNode.run_in_caller``). Reported per stage (ms per frame):
 
 - receive: deserialising the sensor_msgs/Image the node gets from DDS;
 - detections: the callbacks: reading the serialised vision_msgs/Detection2DArray, stamp checks, pairing
   it with its image and the hand-over to the worker;
 - convert: Image to BGR array; detect: checking the detections (the model, when there is one, is excluded);
+  the appearance model (here the histogram embedder; a ReID network elsewhere) is excluded too, and reported
+  on its own line;
 - track: the DeepSORT update; publish: building and publishing the tracks Detection2DArray;
 - annotate: updating the annotator's trails; drawing and publishing tracks/image as well while someone
   subscribes (reported on its own line, ``annotate (viewer)``);
@@ -43,7 +46,6 @@ from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithP
 from deepsort_ros.perception.crops import CropSampler
 from deepsort_ros.ros.conversions import bgr_to_image
 from deepsort_ros.ros.dds import isolate_dds
-from deepsort_ros.ros.frame_slots import LatestSlot, StampPairer
 from deepsort_ros.ros.node import TrackerNode
 
 WIDTH, HEIGHT = 640, 480
@@ -86,23 +88,18 @@ def detection_array(header: Header, boxes: np.ndarray) -> Detection2DArray:
 
 
 def make_node(overrides: dict) -> TrackerNode:
-    return TrackerNode(parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()])
-
-
-def run_in_caller(node: TrackerNode) -> None:
-    """Stop the node's worker so the caller runs each frame itself, in its own thread and timing."""
-    node.stop()
-    node._slot = LatestSlot()
-    if node.pipeline.external:
-        # Pair each array with its image, as the node does when appearance or camera motion is on.
-        node._pairer = StampPairer(node._values["sync.queue_size"])
+    """A node whose frames the caller processes itself, in its own thread and timing."""
+    node = TrackerNode(parameter_overrides=[Parameter(name, value=value) for name, value in overrides.items()])
+    node.run_in_caller()
+    return node
 
 
 def run_frames(node: TrackerNode, walkers: Walkers, first: int, count: int) -> dict[str, float]:
-    """Feed ``count`` frames through the node's callbacks, hand-over slot and worker code.
+    """Feed ``count`` frames through the node's callbacks, hand-over and worker code.
 
-    Returns mean ms per stage (see the module docstring), ``total`` (mean ms of all of the node's code
-    per frame; frame synthesis and the senders' serialisation excluded) and ``node_s`` (its sum in s).
+    Returns mean ms per stage (see the module docstring), ``total`` (mean ms of all of the node's code per
+    frame but the appearance model; frame synthesis and the senders' serialisation excluded) and ``node_s``
+    (the sum in s of all of the node's code, the appearance model included).
     """
     receive_s = detections_s = node_s = 0.0
     node.stats.take_window()
@@ -115,14 +112,12 @@ def run_frames(node: TrackerNode, walkers: Walkers, first: int, count: int) -> d
         start = time.perf_counter()
         image = deserialize_message(wire, Image)  # what rclpy's executor does before the callback
         received = time.perf_counter()
-        node._on_image(image)
+        node.on_image(image)
         if wire_detections is not None:
-            node._on_detections(wire_detections)  # the raw subscription hands over the bytes
-        item = node._slot.take(timeout=0)
+            node.on_detections(wire_detections)  # the raw subscription hands over the bytes
         handed_over = time.perf_counter()
-        if item is None:
+        if not node.process_waiting():
             raise RuntimeError(f"frame {index} was not handed over (see the node's log)")
-        node._process(*item)
         done = time.perf_counter()
         receive_s += received - start
         detections_s += handed_over - received
@@ -130,9 +125,9 @@ def run_frames(node: TrackerNode, walkers: Walkers, first: int, count: int) -> d
     window = node.stats.take_window()
     stages = dict(window.stage_ms)
     stages.update(receive=receive_s * 1e3 / count, detections=detections_s * 1e3 / count)
-    total = node_s * 1e3 / count
-    stages.update(other=total - sum(stages.values()), total=total, node_s=node_s, tracks=window.active_tracks,
-                  processed=window.processed)
+    total = node_s * 1e3 / count - stages["embed"]
+    stages.update(other=total - sum(ms for stage, ms in stages.items() if stage != "embed"), total=total,
+                  node_s=node_s, tracks=window.active_tracks, processed=window.processed)
     return stages
 
 
@@ -151,8 +146,7 @@ OVERHEAD_STAGES = ("receive", "detections", "convert", "detect", "track", "publi
 
 def overhead_report(args) -> None:
     walkers = Walkers(args.tracks)
-    node = make_node({"detector.backend": "external", "reid.backend": "none", "publish_annotated": True})
-    run_in_caller(node)
+    node = make_node({"detector.backend": "external", "reid.backend": "histogram", "publish_annotated": True})
     run_frames(node, walkers, 0, 20)  # tracks confirmed, caches warm
     plain = run_frames(node, walkers, 20, args.frames)
     viewer = node.create_subscription(Image, "tracks/image", lambda msg: None, 1)
@@ -165,6 +159,7 @@ def overhead_report(args) -> None:
     for stage in OVERHEAD_STAGES:
         print(f"  {stage:<11} {plain[stage]:7.3f}")
     print(f"  {'total':<11} {plain['total']:7.3f}   (all of the node's code per frame; model inference excluded)")
+    print(f"  {'histogram':<11} {plain['embed']:7.3f}   (the weight-free appearance model, not in total)")
     print(f"  {'crops':<11} {crops:7.3f}   (torch/onnx ReID pre-processing, {args.tracks} crops 256x128)")
     print(f"  {'+ crops':<11} {plain['total'] + crops:7.3f}   (target <= 3 ms)")
     print(f"annotate (viewer) {annotated['annotate']:7.3f}   (drawing and publishing tracks/image, only while "
@@ -175,7 +170,6 @@ def model_report(args) -> None:
     walkers = Walkers(args.tracks)
     node = make_node({"detector.backend": "ultralytics", "detector.model": args.model, "detector.device": args.device,
                       "reid.backend": args.reid})
-    run_in_caller(node)
     detector = node.pipeline.detector
     for index in range(5):
         detector.detect([walkers.frame(index)[0]])
