@@ -479,9 +479,12 @@ def fuzz_spatial_inputs(depth_node):
         # The same tracks in the same order, every one with a metric position.
         assert [d.id for d in out["tracks_3d"].detections] == [d.id for d in out["tracks"].detections]
         # Measured, not predicted: a malformed message with the frame's stamp did not take the place of its good
-        # depth image or camera_info. (Several frames without a measurement before it left positions uncertain.)
+        # depth image or camera_info. The frame before it was predicted, so a measurement takes the variance
+        # below that frame's and a prediction would take it above. (Only the direction is certain: how many
+        # frames before that one were measured depends on when their camera_infos arrived, since any one within
+        # camera_info_timeout_s pairs with a frame whose own has not arrived yet.)
         measured, unmeasured = variances(out["tracks_3d"]), variances(predicted)
-        assert all(measured[track] < 0.5 * unmeasured[track] for track in ids), (measured, unmeasured)
+        assert all(measured[track] < unmeasured[track] for track in ids), (measured, unmeasured)
         positions = np.array([[d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.center.position.z]
                               for d in out["tracks_3d"].detections])
         errors = np.linalg.norm(positions[:, None] - rendered.centres[None], axis=2).min(axis=1)
