@@ -14,6 +14,7 @@ from deepsort_ros.tools.synthetic_scene import SyntheticScene
 
 HISTOGRAM_PRESET = EMBEDDER_TRACKER_SETTINGS["histogram"]
 MOTION_ONLY_PRESET = EMBEDDER_TRACKER_SETTINGS["none"]
+COLOUR_MIX_PRESET = EMBEDDER_TRACKER_SETTINGS["torch"]
 MOTION_PRESET = DETECTOR_TRACKER_SETTINGS["motion"]
 FRAMES = 24
 
@@ -38,8 +39,8 @@ def test_detector_preset_goes_over_the_embedder_preset():
     assert tracker_preset(embedder_backend="histogram") == dict(HISTOGRAM_PRESET)
     assert tracker_preset("motion", "none") == {**MOTION_ONLY_PRESET, **MOTION_PRESET}
     assert tracker_preset(embedder_backend="none") == dict(MOTION_ONLY_PRESET)
-    assert tracker_preset("ultralytics", "torch") == {"high_score": 0.5} and tracker_preset() == {}
-    assert tracker_preset("external", "torch") == {}
+    assert tracker_preset("ultralytics", "torch") == {**COLOUR_MIX_PRESET, "high_score": 0.5}
+    assert tracker_preset("external", "onnx") == dict(COLOUR_MIX_PRESET) and tracker_preset() == {}
     # Unknown names add nothing here; the builders report them.
     assert tracker_preset("nope", "nope") == {}
 

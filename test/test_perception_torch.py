@@ -219,7 +219,11 @@ def test_export_command_and_onnx_errors(tmp_path, capsys):
     assert out.is_file() and "512-d" in capsys.readouterr().out
     assert export_main(["--model", "osnet_x0_25", "--output", str(tmp_path / "no.onnx")]) == 2
     assert "needs a weights file" in capsys.readouterr().err
+    # The network's features come with colour mixed in, unless colour_weight is 0.
     embedder = build_embedder({"backend": "onnx", "model": str(out), "device": "cpu"})
-    assert embedder.providers == ["CPUExecutionProvider"]
+    assert embedder.network.providers == ["CPUExecutionProvider"] and embedder.colour_weight == 0.15
+    assert embedder.embed(np.zeros((480, 640, 3), np.uint8), np.array([[10.0, 20.0, 50.0, 120.0]])).shape == (1, 512 + 112)
+    plain = build_embedder({"backend": "onnx", "model": str(out), "device": "cpu", "colour_weight": 0.0})
+    assert plain.providers == ["CPUExecutionProvider"]
     with pytest.raises(ValueError, match="not found; export one"):
         build_embedder({"backend": "onnx", "model": str(tmp_path / "none.onnx")})

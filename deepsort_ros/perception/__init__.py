@@ -8,11 +8,12 @@ Protocols every backend follows::
     estimator.estimate(bgr, boxes_xyxy) -> (2, 3) float64 affine from the previous frame to this one
 
 Backends: detectors ``ultralytics`` | ``motion`` | ``external``; embedders ``none`` | ``histogram`` |
-``torch`` | ``onnx``. torch, ultralytics and onnxruntime are imported only when a backend needing them is
+``torch`` | ``onnx`` (the networks' features with colour histograms mixed in, ``colour_mix``). torch, ultralytics and onnxruntime are imported only when a backend needing them is
 built. ``DETECTOR_TRACKER_SETTINGS[backend]`` are the tracker settings a detector needs in place of the
 TrackerConfig defaults (the motion detector's flickering, fill-fraction-scored blobs need their own), and
 ``EMBEDDER_TRACKER_SETTINGS[backend]`` those an embedder needs (histogram distances are spread unlike CNN
-features'); ``tracker_preset(detector, embedder)`` combines them, the detector's winning where both set a field.
+features, and colour mixed into network features changes faster along a track);
+``tracker_preset(detector, embedder)`` combines them, the detector's winning where both set a field.
 """
 from .factory import (DETECTOR_PARAMS, DETECTOR_TRACKER_SETTINGS, EMBEDDER_PARAMS, EMBEDDER_TRACKER_SETTINGS,
                       MOTION_ESTIMATOR_PARAMS, build_detector, build_embedder, build_motion_estimator,

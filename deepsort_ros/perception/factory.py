@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from . import (camera_motion, external_detector, histogram_embedder, motion_detector, onnx_embedder,
+from . import (camera_motion, colour_mix, external_detector, histogram_embedder, motion_detector, onnx_embedder,
                torch_embedder, ultralytics_detector)
 from .params import Param, check_device, validate
 
@@ -20,8 +20,9 @@ DETECTOR_PARAMS: dict[str, tuple[Param, ...]] = {
 EMBEDDER_PARAMS: dict[str, tuple[Param, ...]] = {
     "none": (),
     "histogram": histogram_embedder.PARAMS,
-    "torch": torch_embedder.PARAMS,
-    "onnx": onnx_embedder.PARAMS,
+    # The networks' features come with colour mixed in (colour_mix.COLOUR_WEIGHT; 0 turns it off).
+    "torch": (*torch_embedder.PARAMS, colour_mix.COLOUR_WEIGHT),
+    "onnx": (*onnx_embedder.PARAMS, colour_mix.COLOUR_WEIGHT),
 }
 MOTION_ESTIMATOR_PARAMS: tuple[Param, ...] = camera_motion.PARAMS
 # Tracker settings each detector brings over the TrackerConfig defaults (which suit CNN detectors' scores).
@@ -42,12 +43,13 @@ DETECTOR_TRACKER_SETTINGS: dict[str, Mapping[str, Any]] = {
 MOTION_ONLY_TRACKER_SETTINGS = MappingProxyType({
     "std_weight_position": 0.03, "kalman_fps": 5.0, "gating_threshold": 5.0, "iou_stage_max_misses": 2,
     "n_init": 3, "max_age_s": 1.5, "report_coasting_frames": 1})
-# Tracker settings each embedder brings over the TrackerConfig defaults (which suit CNN ReID features).
+# Tracker settings each embedder brings over the TrackerConfig defaults (chosen with CNN ReID features alone;
+# the networks' backends mix colour in, see colour_mix).
 EMBEDDER_TRACKER_SETTINGS: dict[str, Mapping[str, Any]] = {
     "none": MOTION_ONLY_TRACKER_SETTINGS,
     "histogram": histogram_embedder.TRACKER_SETTINGS,
-    "torch": {},
-    "onnx": {},
+    "torch": colour_mix.TRACKER_SETTINGS,
+    "onnx": colour_mix.TRACKER_SETTINGS,
 }
 
 
@@ -105,9 +107,9 @@ def build_embedder(config: Mapping[str, Any]):
     if backend == "histogram":
         return histogram_embedder.HistogramEmbedder(**values)
     check_device(values["device"], f"reid ({backend}): ")
-    if backend == "torch":
-        return torch_embedder.TorchEmbedder(**values)
-    return onnx_embedder.OnnxEmbedder(**values)
+    colour_weight = values.pop("colour_weight")
+    network = (torch_embedder.TorchEmbedder if backend == "torch" else onnx_embedder.OnnxEmbedder)(**values)
+    return colour_mix.ColourMixedEmbedder(network, colour_weight) if colour_weight > 0 else network
 
 
 def build_motion_estimator(config: Mapping[str, Any] | None = None):

@@ -19,6 +19,7 @@ from rclpy.time_source import USE_SIM_TIME_NAME
 
 from deepsort_ros.core import TrackerConfig
 from deepsort_ros.perception import DETECTOR_TRACKER_SETTINGS, EMBEDDER_TRACKER_SETTINGS, Param, tracker_preset
+from deepsort_ros.perception.colour_mix import COLOUR_WEIGHT
 
 AUTOSTART = "autostart"
 _ROS_TYPES = {
@@ -154,6 +155,7 @@ def node_specs() -> list[ParameterSpec]:
                             "backends"), read_only=True),
         ParameterSpec(Param("reid.device", "auto", str, "Where the ReID network runs: auto, cpu, cuda or "
                             "cuda:N"), read_only=True),
+        ParameterSpec(COLOUR_WEIGHT, read_only=True, prefix="reid."),  # the torch and onnx backends'
         ParameterSpec(Param("motion_compensation", False, bool, "Estimate camera motion between frames and warp "
                             "the tracks with it (moving robots)"), read_only=True),
         ParameterSpec(Param("publish_annotated", True, bool, "Publish tracks/image (drawn only while someone "

@@ -116,6 +116,7 @@ def crop_preprocess_ms(embedder, repeats: int = 30) -> tuple[float, str]:
     """
     from deepsort_ros.perception.crops import CropSampler
 
+    embedder = getattr(embedder, "network", embedder)  # a network with colour mixed in: the network's crops
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
     boxes = random_boxes(30, 640, 480, rng)

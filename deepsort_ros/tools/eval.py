@@ -2,16 +2,20 @@
 
 Usage::
 
-    deepsort-eval SEQ_DIR [SEQ_DIR ...] [--features NPY | --appearance BACKEND] [--frames VIDEO_OR_IMAGE_DIR]
-                  [--config KEY=VALUE ...] [--out DIR] [--plot] [--calibration FILE [--spatial KEY=VALUE ...]]
+    deepsort-eval SEQ_DIR [SEQ_DIR ...] [--features NPY | --appearance BACKEND] [--colour-weight W]
+                  [--frames [NAME=]VIDEO_OR_IMAGE_DIR ...] [--config KEY=VALUE ...] [--out DIR] [--plot]
+                  [--calibration FILE [--spatial KEY=VALUE ...]]
     deepsort-eval --compare RUN1.json RUN2.json ... --out DIR
 
 Each sequence runs as a user would run it: with the appearance features shipped beside its detections
 (``det/features_*.npy``) when it has them, by motion alone when it has none; ``--features NPY`` (one
 sequence) or ``--appearance BACKEND`` (features computed from the frames; ``none``: motion only everywhere)
-choose instead. Tracker settings not given with ``--config`` take the appearance's preset
-(``perception.tracker_preset``: motion alone and the histogram embedder have one), then the TrackerConfig
-defaults; a features file brings no preset (the defaults are tuned for learned features). stdout gets one
+choose instead. ``--colour-weight W`` mixes colour histograms of the frames into the appearance
+(:mod:`deepsort_ros.perception.colour_mix`): into a features file's features, as the torch and onnx backends do
+with their network's (whose own ``colour_weight``, 0.15 unless given here, they use otherwise). Tracker
+settings not given with ``--config`` take the appearance's preset (``perception.tracker_preset``: motion
+alone, the histogram embedder and colour-mixed network features have one), then the TrackerConfig defaults; a
+features file without colour brings no preset (the defaults are tuned for learned features). stdout gets one
 row per sequence, their mean, and as its last line one JSON object ``{"sequences": {NAME: {HOTA, DetA, AssA,
 MOTA, IDF1, IDSW, ms_per_frame}}, "mean": {...}}`` (percent; IDSW a count; ms_per_frame the median
 tracker-only time per frame). ``--out`` also writes ``results.txt`` (MOT format) and ``metrics.json`` (into
@@ -71,14 +75,51 @@ def find_frames(seq_dir: Path, info: mot.SeqInfo) -> Path:
     videos = sorted((seq_dir / "video").glob("*.*")) if (seq_dir / "video").is_dir() else []
     if len(videos) == 1:
         return videos[0]
-    raise ValueError(f"no frames for {seq_dir}: pass --frames VIDEO_OR_IMAGE_DIR (needed by --appearance)")
+    raise ValueError(f"no frames for {seq_dir}: pass --frames VIDEO_OR_IMAGE_DIR (--frames {info.name}=... with "
+                     "several sequences; needed by --appearance and --colour-weight)")
 
 
-def build_appearance(spec: str):
-    """An embedder for a backend spec (``none`` gives None); perception is imported only here."""
+def frames_for(seq_dir: Path, info: mot.SeqInfo, frames: list[str] | None) -> Path:
+    """The frames of a sequence: the ``--frames`` value naming it (``NAME=PATH``, or a bare PATH when only
+    one sequence runs), else :func:`find_frames`."""
+    for value in frames or []:
+        name, separator, path = value.rpartition("=")
+        if not separator or name == info.name:
+            return Path(path)
+    return find_frames(seq_dir, info)
+
+
+def build_appearance(spec: str, colour_weight: float | None = None):
+    """An embedder for a backend spec (``none`` gives None), with ``colour_weight`` for the network backends
+    when given; perception is imported only here."""
     from deepsort_ros.perception import build_embedder, parse_backend_spec
 
-    return build_embedder(parse_backend_spec(spec))
+    config = parse_backend_spec(spec)
+    if colour_weight is not None:
+        config["colour_weight"] = colour_weight
+    return build_embedder(config)
+
+
+def mix_colour(seq_dir: Path, features: np.ndarray, frames: Path, colour_weight: float) -> np.ndarray:
+    """A features file's rows (det.txt order) with the colour histograms of their boxes in ``frames`` mixed in
+    (:func:`deepsort_ros.perception.colour_mix.mix`), as the network backends mix them."""
+    from deepsort_ros.perception.colour_mix import mix
+    from deepsort_ros.perception.histogram_embedder import HistogramEmbedder
+
+    info = mot.read_seqinfo(seq_dir)
+    detections = mot.read_mot_rows(seq_dir / "det" / "det.txt")
+    starts = detections.frame_slices(info.seq_length)
+    embedder = HistogramEmbedder()
+    colour = np.zeros((len(detections), embedder.dim), np.float32)
+    frame_iter = iter_frames(frames)
+    for frame in range(1, info.seq_length + 1):
+        image = next(frame_iter, None)
+        if image is None:
+            raise ValueError(f"{frames} ends before frame {frame} of {info.seq_length}")
+        part = slice(starts[frame], starts[frame + 1])
+        # Rows are in (frame, file) order here; detections.order maps them back to det.txt rows.
+        colour[detections.order[part]] = embedder.embed(image, detections.boxes_xyxy[part].astype(np.float32))
+    return mix(features, colour, colour_weight)
 
 
 def appearance_tracker_preset(spec: str) -> dict:
@@ -192,9 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: deepsort-eval data/mot/PETS09-S2L1 data/mot/ETH-Bahnhof --out out/eval --plot")
     parser.add_argument("seq_dirs", nargs="*", metavar="SEQ_DIR",
                         help="MOT sequence folders (seqinfo.ini, gt/gt.txt, det/det.txt)")
-    parser.add_argument("--frames", metavar="VIDEO_OR_IMAGE_DIR",
-                        help="video file or image folder of the sequence for --appearance (frame i = MOT frame "
-                             "i; one SEQ_DIR only); default: each sequence's image folder or its only video/*")
+    parser.add_argument("--frames", action="append", metavar="[NAME=]VIDEO_OR_IMAGE_DIR",
+                        help="video file or image folder of a sequence, for --appearance and --colour-weight "
+                             "(frame i = MOT frame i); with several SEQ_DIRs give NAME=PATH (repeatable); "
+                             "default: each sequence's image folder or its only video/*")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--features", metavar="NPY",
                         help=".npy appearance features, one row per det.txt row (one SEQ_DIR only); default: "
@@ -203,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="appearance computed from the frames instead: none (motion only), histogram, "
                              "torch:PATH_OR_ARCH, onnx:PATH; a backend's tracker preset fills the settings "
                              "--config leaves unset")
+    parser.add_argument("--colour-weight", type=float, metavar="W",
+                        help="mix colour histograms of the frames into the appearance with this share (0-0.9): "
+                             "into features files' features, and as the torch and onnx backends' colour_weight "
+                             "(default: features files as shipped, the backends' own 0.15)")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker setting override (repeatable), e.g. --config max_age=60")
     parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots "
@@ -243,15 +289,17 @@ def _compare(args) -> dict:
                                                 for label, m in runs.items()}}
 
 
-def sequence_appearance(seq_dir: Path, features: str | None, appearance: str | None) -> tuple[str, dict]:
+def sequence_appearance(seq_dir: Path, features: str | None, appearance: str | None,
+                        colour_weight: float | None = None) -> tuple[str, dict]:
     """How a sequence is tracked: ``(source, preset)`` with source ``features:PATH`` or a backend spec (``none``
-    for motion alone), and the tracker settings that source brings."""
-    if features:
-        return f"features:{features}", {}
+    for motion alone), and the tracker settings that source brings (with colour mixed into a features file's
+    features, those of colour-mixed network features)."""
+    from deepsort_ros.perception import colour_mix
+
     if appearance is None:
-        shipped = shipped_features(seq_dir)
-        if shipped is not None:
-            return f"features:{shipped}", {}
+        path = features or shipped_features(seq_dir)
+        if path is not None:
+            return f"features:{path}", dict(colour_mix.TRACKER_SETTINGS) if colour_weight else {}
         appearance = "none"
     return appearance, appearance_tracker_preset(appearance)
 
@@ -260,14 +308,18 @@ def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict
     """Track and score one sequence as the arguments say; writes its files under ``out``; returns its
     summary and the appearance used."""
     info = mot.read_seqinfo(seq_dir)
-    source, preset = sequence_appearance(seq_dir, args.features, args.appearance)
+    colour_weight = args.colour_weight
+    source, preset = sequence_appearance(seq_dir, args.features, args.appearance, colour_weight)
     config = TrackerConfig.from_dict({**preset, **overrides})
     features = embedder = frames = None
     if source.startswith("features:"):
         features = mot.load_features(source[len("features:"):], len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
+        if colour_weight:
+            features = mix_colour(seq_dir, features, frames_for(seq_dir, info, args.frames), colour_weight)
+            source = f"{source} + {colour_weight:g} colour"
     elif source != "none":
-        embedder = build_appearance(source)
-        frames = Path(args.frames) if args.frames else find_frames(seq_dir, info)
+        embedder = build_appearance(source, colour_weight)
+        frames = frames_for(seq_dir, info, args.frames)
     recorder = None
     if args.spatial and not args.calibration:
         raise ValueError("--spatial needs --calibration FILE")
@@ -331,9 +383,12 @@ def _evaluate(args) -> dict:
     if args.plot and not args.out:
         raise ValueError("--plot needs --out DIR")
     seq_dirs = [Path(d) for d in args.seq_dirs]
-    if len(seq_dirs) > 1 and (args.features or args.frames or args.calibration):
-        raise ValueError("--features, --frames and --calibration name one sequence's files: give one SEQ_DIR "
-                         "with them")
+    if len(seq_dirs) > 1 and (args.features or args.calibration):
+        raise ValueError("--features and --calibration name one sequence's files: give one SEQ_DIR with them")
+    if len(seq_dirs) > 1 and any("=" not in value for value in args.frames or []):
+        raise ValueError("--frames with several SEQ_DIRs names its sequence: --frames NAME=VIDEO_OR_IMAGE_DIR")
+    if args.colour_weight is not None and not 0.0 <= args.colour_weight <= 0.9:
+        raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [0, 0.9]")
     overrides = parse_overrides(args.config)
     rows, appearance = {}, {}
     for seq_dir in seq_dirs:
