@@ -115,6 +115,8 @@ def test_deepsort_eval_mixes_colour_of_the_frames_into_features_files(tmp_path, 
     assert code == 2 and "NAME=VIDEO_OR_IMAGE_DIR" in err
     code, _, err = _eval(capsys, seq, "--colour-weight", 0.95)
     assert code == 2 and "must be in [0, 0.9]" in err
+    code, _, err = _eval(capsys, seq, "--colour-weight", 0.2, "--appearance", "histogram")
+    assert code == 2 and "not into --appearance histogram" in err
 
 
 def test_pets09_with_colour_mixed_into_the_shared_features_stays_above_50(mot_data, vtest_avi, capsys):

@@ -389,6 +389,9 @@ def _evaluate(args) -> dict:
         raise ValueError("--frames with several SEQ_DIRs names its sequence: --frames NAME=VIDEO_OR_IMAGE_DIR")
     if args.colour_weight is not None and not 0.0 <= args.colour_weight <= 0.9:
         raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [0, 0.9]")
+    if args.colour_weight is not None and args.appearance in ("none", "histogram"):
+        raise ValueError(f"--colour-weight mixes colour into features files' and the torch and onnx networks' "
+                         f"features, not into --appearance {args.appearance}")
     overrides = parse_overrides(args.config)
     rows, appearance = {}, {}
     for seq_dir in seq_dirs:
