@@ -1,5 +1,7 @@
 """Colour mixed into a network's features: cosine distances blend by the colour weight, and the factory mixes
 colour into the torch and onnx backends unless colour_weight is 0."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,8 @@ def test_deepsort_eval_mixes_colour_of_the_frames_into_features_files(tmp_path, 
     assert code == 0 and set(json.loads(lines[-1])["sequences"]) == {"synthetic", "B"}
     code, _, err = _eval(capsys, seq, other, "--colour-weight", 0.15, "--frames", tmp_path / "b_frames")
     assert code == 2 and "NAME=VIDEO_OR_IMAGE_DIR" in err
+    assert deepsort_eval.named_frames("B=/data/b.mp4") == ("B", Path("/data/b.mp4"))
+    assert deepsort_eval.named_frames("/data/x=1/b.mp4") == (None, Path("/data/x=1/b.mp4"))
     code, _, err = _eval(capsys, seq, "--colour-weight", 0.95)
     assert code == 2 and "must be in [0, 0.9]" in err
     code, _, err = _eval(capsys, seq, "--colour-weight", 0.2, "--appearance", "histogram")

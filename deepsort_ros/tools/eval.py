@@ -79,13 +79,21 @@ def find_frames(seq_dir: Path, info: mot.SeqInfo) -> Path:
                      "several sequences; needed by --appearance and --colour-weight)")
 
 
+def named_frames(value: str) -> tuple[str | None, Path]:
+    """A ``--frames`` value as ``(sequence name, path)``: ``NAME=PATH``, or ``(None, PATH)`` for a bare path
+    (one whose text before any ``=`` is a folder path)."""
+    name, separator, path = value.partition("=")
+    if not separator or "/" in name or "\\" in name:
+        return None, Path(value)
+    return name, Path(path)
+
+
 def frames_for(seq_dir: Path, info: mot.SeqInfo, frames: list[str] | None) -> Path:
     """The frames of a sequence: the ``--frames`` value naming it (``NAME=PATH``, or a bare PATH when only
     one sequence runs), else :func:`find_frames`."""
-    for value in frames or []:
-        name, separator, path = value.rpartition("=")
-        if not separator or name == info.name:
-            return Path(path)
+    for name, path in map(named_frames, frames or []):
+        if name is None or name == info.name:
+            return path
     return find_frames(seq_dir, info)
 
 
@@ -385,7 +393,7 @@ def _evaluate(args) -> dict:
     seq_dirs = [Path(d) for d in args.seq_dirs]
     if len(seq_dirs) > 1 and (args.features or args.calibration):
         raise ValueError("--features and --calibration name one sequence's files: give one SEQ_DIR with them")
-    if len(seq_dirs) > 1 and any("=" not in value for value in args.frames or []):
+    if len(seq_dirs) > 1 and any(named_frames(value)[0] is None for value in args.frames or []):
         raise ValueError("--frames with several SEQ_DIRs names its sequence: --frames NAME=VIDEO_OR_IMAGE_DIR")
     if args.colour_weight is not None and not 0.0 <= args.colour_weight <= 0.9:
         raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [0, 0.9]")
