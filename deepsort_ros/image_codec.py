@@ -125,8 +125,7 @@ def raw_image_to_bgr(msg: Any) -> np.ndarray:
         # Same scaling and rounding as cv_bridge (cv::Mat::convertTo with 255/65535).
         pixels = cv2.convertScaleAbs(wide, alpha=_MONO16_TO_8)
     else:
-        rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(height, msg.step)
-        pixels = rows[:, : width * layout.channels].reshape(height, width, layout.channels)
+        pixels = _values(msg, np.dtype("u1"), width * layout.channels).reshape(height, width, layout.channels)
     if layout.to_bgr is None:
         return np.ascontiguousarray(pixels)
     return cv2.cvtColor(np.ascontiguousarray(pixels), layout.to_bgr)

@@ -1,5 +1,6 @@
 """Colour mixed into a network's features: cosine distances blend by the colour weight, and the factory mixes
 colour into the torch and onnx backends unless colour_weight is 0."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,6 @@ def _eval(capsys, *argv):
 
 
 def test_deepsort_eval_mixes_colour_of_the_frames_into_features_files(tmp_path, capsys):
-    import json
-
     import cv2
 
     from deepsort_ros.perception.colour_mix import TRACKER_SETTINGS
@@ -127,7 +126,5 @@ def test_pets09_with_colour_mixed_into_the_shared_features_stays_above_50(mot_da
     # Chosen on the six tuning sequences: 15% colour gives PETS09-S2L1 HOTA 50.8 (50.3 without).
     seq = mot_data / "PETS09-S2L1"
     code, lines, _ = _eval(capsys, seq, "--colour-weight", 0.15, "--frames", vtest_avi)
-    import json
-
     (summary,) = json.loads(lines[-1])["sequences"].values()
     assert code == 0 and summary["HOTA"] >= 50.0 and summary["IDF1"] >= 74.0, summary

@@ -395,8 +395,12 @@ def _evaluate(args) -> dict:
         raise ValueError("--features and --calibration name one sequence's files: give one SEQ_DIR with them")
     if len(seq_dirs) > 1 and any(named_frames(value)[0] is None for value in args.frames or []):
         raise ValueError("--frames with several SEQ_DIRs names its sequence: --frames NAME=VIDEO_OR_IMAGE_DIR")
-    if args.colour_weight is not None and not 0.0 <= args.colour_weight <= 0.9:
-        raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [0, 0.9]")
+    if args.colour_weight is not None:
+        from deepsort_ros.perception.colour_mix import COLOUR_WEIGHT
+
+        low, high = COLOUR_WEIGHT.range
+        if not low <= args.colour_weight <= high:
+            raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [{low:g}, {high:g}]")
     if args.colour_weight is not None and args.appearance in ("none", "histogram"):
         raise ValueError(f"--colour-weight mixes colour into features files' and the torch and onnx networks' "
                          f"features, not into --appearance {args.appearance}")
