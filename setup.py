@@ -37,6 +37,7 @@ setup(
             "video_publisher = deepsort_ros.ros.video_publisher:main",
             "deepsort-track = deepsort_ros.tools.track:main",
             "deepsort-eval = deepsort_ros.tools.eval:main",
+            "deepsort-tune = deepsort_ros.tools.tune:main",
             "deepsort-bench = deepsort_ros.tools.bench:main",
             "deepsort-export-onnx = deepsort_ros.perception.export_onnx:main",
         ],

@@ -175,3 +175,29 @@ def test_features_file_names_one_sequence(tmp_path, capsys):
     seq = write_sequence(tmp_path / "seq")
     code, _, err = run_cli(capsys, seq, seq, "--features", seq / "det" / "features.npy", "--no-progress")
     assert code == 2 and "one SEQ_DIR" in err
+
+
+def test_ground_truth_appearance_names_each_person_and_no_one_else(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "seq")
+    det = seq / "det" / "det.txt"
+    # A false detection far from everyone in frame 5, listed first (file order differs from frame order).
+    det.write_text("5,-1,600,400,30,60,0.9,-1,-1,-1\n" + det.read_text())
+    features = deepsort_eval.ground_truth_features(seq)
+    detections = mot.read_mot_rows(det)
+    assert features.shape[0] == FRAMES * PEOPLE + 1
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    similarity = unit @ unit.T
+    # det.txt rows 1.. repeat persons 1, 2, 3 per frame; row 0 is the false detection.
+    person = np.r_[-1, np.tile(np.arange(PEOPLE), FRAMES)]
+    same = person[:, None] == person[None, :]
+    real = person >= 0
+    assert np.allclose(similarity[np.ix_(real, real)][same[np.ix_(real, real)]], 1.0)
+    assert np.allclose(similarity[np.ix_(real, real)][~same[np.ix_(real, real)]], 0.0)
+    assert np.allclose(similarity[0, real], 0.0)
+    assert len(detections) == len(features)
+    code, lines, _ = run_cli(capsys, seq, "--appearance", "ground-truth", "--config", "n_init=1", "--config",
+                             "output_box=detection", "--no-progress")
+    summary = only_sequence(lines[-1])
+    assert code == 0 and summary["IDSW"] == 0 and summary["IDF1"] > 98.0     # the false detection: 1 FP
+    code, _, err = run_cli(capsys, seq, "--appearance", "ground-truth", "--colour-weight", "0.2")
+    assert code == 2 and "--colour-weight" in err

@@ -9,7 +9,8 @@ Usage::
 
 Each sequence runs as a user would run it: with the appearance features shipped beside its detections
 (``det/features_*.npy``) when it has them, by motion alone when it has none; ``--features NPY`` (one
-sequence) or ``--appearance BACKEND`` (features computed from the frames; ``none``: motion only everywhere)
+sequence) or ``--appearance BACKEND`` (features computed from the frames; ``none``: motion only everywhere;
+``ground-truth``: an ideal appearance read from gt.txt, :func:`ground_truth_features`, for upper bounds)
 choose instead. ``--colour-weight W`` mixes colour histograms of the frames into the appearance
 (:mod:`deepsort_ros.perception.colour_mix`): into a features file's features, as the torch and onnx backends do
 with their network's (whose own ``colour_weight``, 0.15 unless given here, they use otherwise). Tracker
@@ -43,6 +44,8 @@ from deepsort_ros.tools.overrides import parse_overrides
 SUMMARY_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
 # Appearance features shipped beside a sequence's detections, one row per det.txt row.
 SHIPPED_FEATURES = "features_*.npy"
+# --appearance value for an ideal appearance read from the ground truth (upper bounds, not tracking).
+GROUND_TRUTH = "ground-truth"
 
 
 def iter_frames(source: str | Path):
@@ -108,26 +111,87 @@ def build_appearance(spec: str, colour_weight: float | None = None):
     return build_embedder(config)
 
 
-def mix_colour(seq_dir: Path, features: np.ndarray, frames: Path, colour_weight: float) -> np.ndarray:
-    """A features file's rows (det.txt order) with the colour histograms of their boxes in ``frames`` mixed in
-    (:func:`deepsort_ros.perception.colour_mix.mix`), as the network backends mix them."""
-    from deepsort_ros.perception.colour_mix import mix
-    from deepsort_ros.perception.histogram_embedder import HistogramEmbedder
+def embed_detections(seq_dir: Path, embedder, frames: Path) -> np.ndarray:
+    """``embedder.embed(bgr, boxes_xyxy)`` of every det.txt box in its frame of ``frames`` (frame i = MOT frame
+    i), one row per det.txt row (file order).
 
+    Raises
+    ------
+    ValueError
+        When ``frames`` cannot be read or ends before the sequence does.
+    """
     info = mot.read_seqinfo(seq_dir)
     detections = mot.read_mot_rows(seq_dir / "det" / "det.txt")
     starts = detections.frame_slices(info.seq_length)
-    embedder = HistogramEmbedder()
-    colour = np.zeros((len(detections), embedder.dim), np.float32)
+    rows: list[np.ndarray] = []
     frame_iter = iter_frames(frames)
     for frame in range(1, info.seq_length + 1):
         image = next(frame_iter, None)
         if image is None:
             raise ValueError(f"{frames} ends before frame {frame} of {info.seq_length}")
         part = slice(starts[frame], starts[frame + 1])
-        # Rows are in (frame, file) order here; detections.order maps them back to det.txt rows.
-        colour[detections.order[part]] = embedder.embed(image, detections.boxes_xyxy[part].astype(np.float32))
-    return mix(features, colour, colour_weight)
+        if part.stop > part.start:
+            rows.append(np.asarray(embedder.embed(image, detections.boxes_xyxy[part].astype(np.float32)),
+                                   dtype=np.float32))
+    if not rows:
+        return np.zeros((0, 0), np.float32)         # no detections: nothing to describe
+    embedded = np.empty((len(detections), rows[0].shape[1]), np.float32)
+    # Rows are in (frame, file) order here; detections.order maps them back to det.txt rows.
+    embedded[detections.order] = np.concatenate(rows)
+    return embedded
+
+
+def mix_colour(seq_dir: Path, features: np.ndarray, frames: Path, colour_weight: float) -> np.ndarray:
+    """A features file's rows (det.txt order) with the colour histograms of their boxes in ``frames`` mixed in
+    (:func:`deepsort_ros.perception.colour_mix.mix`), as the network backends mix them."""
+    from deepsort_ros.perception.colour_mix import mix
+    from deepsort_ros.perception.histogram_embedder import HistogramEmbedder
+
+    return mix(features, embed_detections(seq_dir, HistogramEmbedder(), frames), colour_weight)
+
+
+def ground_truth_features(seq_dir: Path, min_iou: float = 0.5, seed: int = 0) -> np.ndarray:
+    """An ideal appearance, to measure what tracking would score with a perfect ReID network.
+
+    Each det.txt box is paired one-to-one with the ground-truth boxes of its frame (highest IoU, at least
+    ``min_iou``; people marked ``consider = 0`` included: they are real people). A paired box's feature is the
+    one-hot of its person, so the same person is at cosine distance 0 and different people at 1; an unpaired
+    box (a false detection) gets a random unit vector of its own (seeded), nearly orthogonal to every other.
+
+    Returns
+    -------
+    (N, P + 64) float32
+        One row per det.txt row (file order); P people.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    from deepsort_ros.core.linear_assignment import iou_matrix
+
+    info = mot.read_seqinfo(seq_dir)
+    detections = mot.read_mot_rows(seq_dir / "det" / "det.txt")
+    truth = mot.read_mot_rows(seq_dir / "gt" / "gt.txt")
+    people = np.unique(truth.ids)
+    person = np.full(len(detections), -1)             # index into people, per sorted detection row
+    det_starts = detections.frame_slices(info.seq_length)
+    truth_starts = truth.frame_slices(info.seq_length)
+    for frame in range(1, info.seq_length + 1):
+        dets = slice(det_starts[frame], det_starts[frame + 1])
+        gts = slice(truth_starts[frame], truth_starts[frame + 1])
+        if dets.stop == dets.start or gts.stop == gts.start:
+            continue
+        overlap = iou_matrix(detections.boxes_xyxy[dets], truth.boxes_xyxy[gts])
+        rows, cols = linear_sum_assignment(-overlap)
+        paired = overlap[rows, cols] >= min_iou
+        person[dets.start + rows[paired]] = np.searchsorted(people, truth.ids[gts][cols[paired]])
+    noise_dim = 64
+    features = np.zeros((len(detections), len(people) + noise_dim), np.float32)
+    known = person >= 0
+    features[known.nonzero()[0], person[known]] = 1.0
+    noise = np.random.default_rng(seed).standard_normal(((~known).sum(), noise_dim))
+    features[~known, len(people):] = noise / np.linalg.norm(noise, axis=1, keepdims=True)
+    in_file_order = np.empty_like(features)
+    in_file_order[detections.order] = features
+    return in_file_order
 
 
 def appearance_tracker_preset(spec: str) -> dict:
@@ -152,7 +216,7 @@ def shipped_features(seq_dir: Path) -> Path | None:
 
 
 def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarray | None = None,
-                 embedder=None, frames: str | Path | None = None, progress: bool = True, on_frame=None):
+                 progress: bool = True, on_frame=None):
     """Track a MOT sequence's detections, timestamping frames from ``seqinfo.ini``'s frame rate as a
     camera driver would.
 
@@ -162,11 +226,7 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         Folder with ``seqinfo.ini`` and ``det/det.txt``.
     config : TrackerConfig
     features : (N, D) array, optional
-        Appearance per det.txt row (file order).
-    embedder : object with ``embed(bgr, boxes_xyxy)``, optional
-        Computes appearance from ``frames`` instead.
-    frames : path, optional
-        Video or image folder, frame i = MOT frame i; required with ``embedder``.
+        Appearance per det.txt row (file order); :func:`embed_detections` computes it from frames.
     progress : bool
         Show a tqdm bar on stderr.
     on_frame : callable, optional
@@ -189,9 +249,6 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         if len(features) != len(detections):
             raise ValueError(f"{len(features)} feature rows for {len(detections)} det.txt rows")
         features = np.asarray(features)[detections.order]
-    if embedder is not None and frames is None:
-        raise ValueError("an appearance backend needs frames")
-    frame_iter = iter_frames(frames) if embedder is not None else None
     starts = detections.frame_slices(info.seq_length)
     tracker = Tracker(config)
     times_ms = np.zeros(info.seq_length)
@@ -201,11 +258,6 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
         part = slice(starts[frame], starts[frame + 1])
         boxes, scores = detections.boxes_xyxy[part], detections.scores[part]
         frame_features = features[part] if features is not None else None
-        if frame_iter is not None:
-            image = next(frame_iter, None)
-            if image is None:
-                raise ValueError(f"{frames} ends before frame {frame} of {info.seq_length}")
-            frame_features = embedder.embed(image, boxes.astype(np.float32))
         began = time.perf_counter()
         tracks = tracker.update(boxes, scores, frame_features, timestamp=(frame - 1) / info.frame_rate)
         times_ms[frame - 1] = (time.perf_counter() - began) * 1e3
@@ -219,16 +271,57 @@ def run_sequence(seq_dir: str | Path, config: TrackerConfig, features: np.ndarra
     return results, times_ms
 
 
-def evaluate_sequence(seq_dir: str | Path, config: TrackerConfig, features=None, embedder=None, frames=None,
-                      progress: bool = True, on_frame=None) -> tuple[dict, mot.MotRows]:
+def evaluate_sequence(seq_dir: str | Path, config: TrackerConfig, features=None, progress: bool = True,
+                      on_frame=None) -> tuple[dict, mot.MotRows]:
     """Track and score one sequence; returns (metrics with ``ms_per_frame``, results)."""
     seq_dir = Path(seq_dir)
     info = mot.read_seqinfo(seq_dir)
-    results, times_ms = run_sequence(seq_dir, config, features, embedder, frames, progress, on_frame)
+    results, times_ms = run_sequence(seq_dir, config, features, progress, on_frame)
     metrics = mot.evaluate(mot.read_mot_rows(seq_dir / "gt" / "gt.txt"), results, info.seq_length, info.name)
     metrics["ms_per_frame"] = round(float(np.median(times_ms)), 4)
     metrics["ms_per_frame_p95"] = round(float(np.percentile(times_ms, 95)), 4)
     return metrics, results
+
+
+def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments saying how sequences are tracked (appearance, frames, tracker settings), shared with
+    ``deepsort-tune``; :func:`check_tracking_arguments` checks them."""
+    parser.add_argument("--frames", action="append", metavar="[NAME=]VIDEO_OR_IMAGE_DIR",
+                        help="video file or image folder of a sequence, for --appearance and --colour-weight "
+                             "(frame i = MOT frame i); with several SEQ_DIRs give NAME=PATH (repeatable); "
+                             "default: each sequence's image folder or its only video/*")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--features", metavar="NPY",
+                        help=".npy appearance features, one row per det.txt row (one SEQ_DIR only); default: "
+                             "the sequence's det/features_*.npy when present")
+    source.add_argument("--appearance", metavar="BACKEND",
+                        help="appearance computed from the frames instead: none (motion only), histogram, "
+                             "torch:PATH_OR_ARCH, onnx:PATH (a backend's tracker preset fills the settings "
+                             "--config leaves unset); or ground-truth: an ideal appearance from gt.txt (each "
+                             "person's own one-hot), to measure what a perfect ReID network would give")
+    parser.add_argument("--colour-weight", type=float, metavar="W",
+                        help="mix colour histograms of the frames into the appearance with this share (0-0.9): "
+                             "into features files' features, and as the torch and onnx backends' colour_weight "
+                             "(default: features files as shipped, the backends' own 0.15)")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="tracker setting override (repeatable), e.g. --config max_age=60")
+
+
+def check_tracking_arguments(args, seq_dirs: list[Path]) -> None:
+    """Reject combinations of :func:`add_tracking_arguments`' arguments that cannot run, with ValueError."""
+    if len(seq_dirs) > 1 and args.features:
+        raise ValueError("--features names one sequence's file: give one SEQ_DIR with it")
+    if len(seq_dirs) > 1 and any(named_frames(value)[0] is None for value in args.frames or []):
+        raise ValueError("--frames with several SEQ_DIRs names its sequence: --frames NAME=VIDEO_OR_IMAGE_DIR")
+    if args.colour_weight is not None:
+        from deepsort_ros.perception.colour_mix import COLOUR_WEIGHT
+
+        low, high = COLOUR_WEIGHT.range
+        if not low <= args.colour_weight <= high:
+            raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [{low:g}, {high:g}]")
+    if args.colour_weight is not None and args.appearance in ("none", "histogram", GROUND_TRUTH):
+        raise ValueError(f"--colour-weight mixes colour into features files' and the torch and onnx networks' "
+                         f"features, not into --appearance {args.appearance}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,24 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: deepsort-eval data/mot/PETS09-S2L1 data/mot/ETH-Bahnhof --out out/eval --plot")
     parser.add_argument("seq_dirs", nargs="*", metavar="SEQ_DIR",
                         help="MOT sequence folders (seqinfo.ini, gt/gt.txt, det/det.txt)")
-    parser.add_argument("--frames", action="append", metavar="[NAME=]VIDEO_OR_IMAGE_DIR",
-                        help="video file or image folder of a sequence, for --appearance and --colour-weight "
-                             "(frame i = MOT frame i); with several SEQ_DIRs give NAME=PATH (repeatable); "
-                             "default: each sequence's image folder or its only video/*")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--features", metavar="NPY",
-                        help=".npy appearance features, one row per det.txt row (one SEQ_DIR only); default: "
-                             "the sequence's det/features_*.npy when present")
-    source.add_argument("--appearance", metavar="BACKEND",
-                        help="appearance computed from the frames instead: none (motion only), histogram, "
-                             "torch:PATH_OR_ARCH, onnx:PATH; a backend's tracker preset fills the settings "
-                             "--config leaves unset")
-    parser.add_argument("--colour-weight", type=float, metavar="W",
-                        help="mix colour histograms of the frames into the appearance with this share (0-0.9): "
-                             "into features files' features, and as the torch and onnx backends' colour_weight "
-                             "(default: features files as shipped, the backends' own 0.15)")
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker setting override (repeatable), e.g. --config max_age=60")
+    add_tracking_arguments(parser)
     parser.add_argument("--out", metavar="DIR", help="folder for results.txt, metrics.json and plots "
                                                      "(DIR/NAME/ per sequence when there are several)")
     parser.add_argument("--calibration", metavar="FILE",
@@ -299,9 +375,9 @@ def _compare(args) -> dict:
 
 def sequence_appearance(seq_dir: Path, features: str | None, appearance: str | None,
                         colour_weight: float | None = None) -> tuple[str, dict]:
-    """How a sequence is tracked: ``(source, preset)`` with source ``features:PATH`` or a backend spec (``none``
-    for motion alone), and the tracker settings that source brings (with colour mixed into a features file's
-    features, those of colour-mixed network features)."""
+    """How a sequence is tracked: ``(source, preset)`` with source ``features:PATH``, a backend spec (``none``
+    for motion alone) or ``ground-truth``, and the tracker settings that source brings (with colour mixed into a
+    features file's features, those of colour-mixed network features)."""
     from deepsort_ros.perception import colour_mix
 
     if appearance is None:
@@ -309,25 +385,39 @@ def sequence_appearance(seq_dir: Path, features: str | None, appearance: str | N
         if path is not None:
             return f"features:{path}", dict(colour_mix.TRACKER_SETTINGS) if colour_weight else {}
         appearance = "none"
+    if appearance == GROUND_TRUTH:
+        return appearance, {}       # as features files: the TrackerConfig defaults are tuned for features
     return appearance, appearance_tracker_preset(appearance)
+
+
+def prepare_appearance(seq_dir: Path, args) -> tuple[str, dict, np.ndarray | None]:
+    """A sequence's appearance as the arguments (``features``, ``appearance``, ``colour_weight``, ``frames``)
+    say: ``(source, preset, features)`` with :func:`sequence_appearance`'s source (``+ W colour`` added when
+    colour is mixed in) and preset, and the features per det.txt row (None for motion alone), computed from
+    the frames once for a backend."""
+    info = mot.read_seqinfo(seq_dir)
+    colour_weight = args.colour_weight
+    source, preset = sequence_appearance(seq_dir, args.features, args.appearance, colour_weight)
+    if source == "none":
+        return source, preset, None
+    if source == GROUND_TRUTH:
+        return source, preset, ground_truth_features(seq_dir)
+    if not source.startswith("features:"):
+        embedder = build_appearance(source, colour_weight)
+        return source, preset, embed_detections(seq_dir, embedder, frames_for(seq_dir, info, args.frames))
+    features = mot.load_features(source[len("features:"):], len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
+    if colour_weight:
+        features = mix_colour(seq_dir, features, frames_for(seq_dir, info, args.frames), colour_weight)
+        source = f"{source} + {colour_weight:g} colour"
+    return source, preset, features
 
 
 def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict:
     """Track and score one sequence as the arguments say; writes its files under ``out``; returns its
     summary and the appearance used."""
     info = mot.read_seqinfo(seq_dir)
-    colour_weight = args.colour_weight
-    source, preset = sequence_appearance(seq_dir, args.features, args.appearance, colour_weight)
+    source, preset, features = prepare_appearance(seq_dir, args)
     config = TrackerConfig.from_dict({**preset, **overrides})
-    features = embedder = frames = None
-    if source.startswith("features:"):
-        features = mot.load_features(source[len("features:"):], len(mot.read_mot_rows(seq_dir / "det" / "det.txt")))
-        if colour_weight:
-            features = mix_colour(seq_dir, features, frames_for(seq_dir, info, args.frames), colour_weight)
-            source = f"{source} + {colour_weight:g} colour"
-    elif source != "none":
-        embedder = build_appearance(source, colour_weight)
-        frames = frames_for(seq_dir, info, args.frames)
     recorder = None
     if args.spatial and not args.calibration:
         raise ValueError("--spatial needs --calibration FILE")
@@ -335,9 +425,9 @@ def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict
         from deepsort_ros.tools.spatial_eval import MetricRecorder
 
         recorder = MetricRecorder(args.calibration, parse_overrides(args.spatial))
-    metrics, results = evaluate_sequence(seq_dir, config, features, embedder, frames,
-                                         progress=not args.no_progress, on_frame=recorder)
-    summary = {**{k: metrics[k] for k in SUMMARY_KEYS}, "ms_per_frame": metrics["ms_per_frame"]}
+    metrics, results = evaluate_sequence(seq_dir, config, features, progress=not args.no_progress,
+                                         on_frame=recorder)
+    summary = summarise(metrics)
     metric = recorder.rows() if recorder is not None else None
     if metric is not None:
         from deepsort_ros.tools.spatial_eval import spatial_errors
@@ -363,6 +453,11 @@ def evaluate_one(seq_dir: Path, args, overrides: dict, out: Path | None) -> dict
                           title=f"{info.name}: HOTA {metrics['HOTA']:.1f}, IDF1 {metrics['IDF1']:.1f}, "
                                 f"IDSW {metrics['IDSW']}")
     return {"name": info.name, "appearance": source, "summary": summary}
+
+
+def summarise(metrics: dict) -> dict:
+    """The summary fields (``SUMMARY_KEYS`` and ``ms_per_frame``) of a sequence's metrics."""
+    return {**{k: metrics[k] for k in SUMMARY_KEYS}, "ms_per_frame": metrics["ms_per_frame"]}
 
 
 def mean_summary(summaries: list[dict]) -> dict:
@@ -391,19 +486,9 @@ def _evaluate(args) -> dict:
     if args.plot and not args.out:
         raise ValueError("--plot needs --out DIR")
     seq_dirs = [Path(d) for d in args.seq_dirs]
-    if len(seq_dirs) > 1 and (args.features or args.calibration):
-        raise ValueError("--features and --calibration name one sequence's files: give one SEQ_DIR with them")
-    if len(seq_dirs) > 1 and any(named_frames(value)[0] is None for value in args.frames or []):
-        raise ValueError("--frames with several SEQ_DIRs names its sequence: --frames NAME=VIDEO_OR_IMAGE_DIR")
-    if args.colour_weight is not None:
-        from deepsort_ros.perception.colour_mix import COLOUR_WEIGHT
-
-        low, high = COLOUR_WEIGHT.range
-        if not low <= args.colour_weight <= high:
-            raise ValueError(f"--colour-weight {args.colour_weight:g}: must be in [{low:g}, {high:g}]")
-    if args.colour_weight is not None and args.appearance in ("none", "histogram"):
-        raise ValueError(f"--colour-weight mixes colour into features files' and the torch and onnx networks' "
-                         f"features, not into --appearance {args.appearance}")
+    if len(seq_dirs) > 1 and args.calibration:
+        raise ValueError("--calibration names one sequence's file: give one SEQ_DIR with it")
+    check_tracking_arguments(args, seq_dirs)
     overrides = parse_overrides(args.config)
     rows, appearance = {}, {}
     for seq_dir in seq_dirs:
