@@ -17,7 +17,7 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 IMAGE_TOPIC = "camera/image_raw"
-# tracker_node's image queue, as deepsort_ros/ros/demo.py (make demo) sets it.
+# tracker_node's image queue and video_publisher's history, as deepsort_ros/ros/demo.py (make demo) sets them.
 DEMO_QUEUE_DEPTH = 30
 
 
@@ -39,7 +39,7 @@ def generate_launch_description():
             parameters=[{"source": ParameterValue(LaunchConfiguration("video"), value_type=str),
                          "rate": ParameterValue(LaunchConfiguration("rate"), value_type=float),
                          "loop": ParameterValue(LaunchConfiguration("loop"), value_type=bool),
-                         "frame_id": "camera"}],
+                         "frame_id": "camera", "qos.depth": DEMO_QUEUE_DEPTH}],
             remappings=[("image", IMAGE_TOPIC)],
             output="screen",
         ),

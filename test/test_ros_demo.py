@@ -101,6 +101,8 @@ def test_shipped_fastdds_profile_is_used_unless_the_user_has_one(monkeypatch):
 def test_video_publisher_waits_for_the_node_and_the_recorder(tmp_path):
     command = demo.publisher_command(tmp_path / "clip.avi", None)
     assert "wait_for_subscribers:=2" in command and f"wait_timeout_s:={demo.NODE_READY_TIMEOUT_S}" in command
+    # Reliable delivery keeps a frame for a slow subscriber only while the publisher's history holds it.
+    assert f"qos.depth:={demo.INPUT_QUEUE_DEPTH}" in command
 
 
 def walkers_clip(path, frames=30, height=240, width=320):

@@ -101,6 +101,8 @@ def test_publishing_waits_until_every_expected_subscriber_is_matched(tmp_path):
     graph = InProcessGraph(tmp_path, wait_for_subscribers=2, wait_timeout_s=60.0)
     try:
         early = graph.subscribe()
+        # Reliable QoS keeps unacknowledged frames for slow subscribers up to the history depth (qos.depth).
+        assert graph.publisher.publisher.qos_profile.depth == 10
         graph.spin(20.0, until=lambda: graph.publisher.publisher.get_subscription_count() >= 1)
         graph.spin(1.0)
         # One of two subscribers: nothing is published yet (at 30 fps it would have sent the whole folder).

@@ -60,8 +60,9 @@ IMAGE_TOPIC = "camera/image_raw"
 # tracker_node and the recorder: video_publisher starts once both are matched, so neither misses frame 0.
 IMAGE_SUBSCRIBERS = 2
 NODE_READY_TIMEOUT_S = 60.0
-# tracker_node's image queue (qos.depth), as in launch/demo.launch.py: two seconds of a 15 Hz video, so a
-# node that is briefly starved of CPU still receives every frame (and drops the stale ones itself, counted).
+# tracker_node's image queue and video_publisher's history (qos.depth of both), as in launch/demo.launch.py:
+# two seconds of a 15 Hz video, so a node or recorder that is briefly starved of CPU still receives every frame
+# (the node drops the stale ones itself, counted).
 INPUT_QUEUE_DEPTH = 30
 # After the last image, results must have stopped for this long before the node is stopped.
 DRAIN_IDLE_S = 1.5
@@ -257,7 +258,7 @@ def publisher_command(video: Path, rate: float | None) -> list[str]:
     both image subscribers (the node and the recorder) are matched."""
     command = [entry_point("video_publisher"), "--ros-args", "-p", f"source:={video}",
                "-p", f"wait_for_subscribers:={IMAGE_SUBSCRIBERS}", "-p", f"wait_timeout_s:={NODE_READY_TIMEOUT_S}",
-               "-r", f"image:={IMAGE_TOPIC}"]
+               "-p", f"qos.depth:={INPUT_QUEUE_DEPTH}", "-r", f"image:={IMAGE_TOPIC}"]
     if rate:
         command += ["-p", f"rate:={float(rate)}"]
     return command

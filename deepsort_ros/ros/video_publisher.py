@@ -42,6 +42,8 @@ PARAMETERS = (
      "anyway", (0.0, 3600.0)),
     ("qos.reliability", "reliable", "Publisher reliability: reliable (matches every subscriber) or best_effort",
      None),
+    ("qos.depth", 10, "Frames the publisher keeps for subscribers that have not received them yet: with reliable "
+     "QoS a subscriber falling up to this many frames behind still gets every frame", (1, 1000)),
 )
 
 
@@ -89,7 +91,8 @@ class VideoPublisher(Node):
                              "(video_publisher SOURCE or -p source:=SOURCE)")
         self._source = open_source(self.source_spec, fps=self.rate or None)
         self._frames = iter(self._source)
-        qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, durability=DurabilityPolicy.VOLATILE,
+        qos = QoSProfile(depth=values["qos.depth"], history=HistoryPolicy.KEEP_LAST,
+                         durability=DurabilityPolicy.VOLATILE,
                          reliability=ReliabilityPolicy.RELIABLE if reliability == "reliable"
                          else ReliabilityPolicy.BEST_EFFORT)
         self.publisher = self.create_publisher(Image, "image", qos)
