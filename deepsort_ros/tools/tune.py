@@ -142,8 +142,8 @@ class MeanHota:
         return len(self._summaries)
 
     def start_value(self, key: str) -> Any | None:
-        """The value ``key`` has at the start on every sequence, or None where the presets make it differ
-        between sequences (then every searched value is scored)."""
+        """A value of ``key`` that scores exactly as the start does (so it is not scored again), or None when
+        there is none: without ``as_defaults`` a preset setting ``key`` makes every searched value count."""
         if not self.as_defaults and any(key in sequence.preset for sequence in self.sequences):
             return None
         return self.base.get(key, getattr(TrackerConfig(), key))
