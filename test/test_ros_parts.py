@@ -267,6 +267,16 @@ def _wait_for(predicate, what, timeout=20.0):
         time.sleep(0.01)
 
 
+def _empty_detections(sec: int) -> bytes:
+    """A serialised vision_msgs/Detection2DArray without detections, stamped ``sec`` seconds."""
+    from rclpy.serialization import serialize_message
+    from vision_msgs.msg import Detection2DArray
+
+    message = Detection2DArray()
+    message.header.stamp.sec = sec
+    return serialize_message(message)
+
+
 def test_a_failed_start_releases_the_node_and_starts_no_worker(ros_context, monkeypatch):
     from rclpy.node import Node
     from rclpy.parameter import Parameter
@@ -308,9 +318,7 @@ def test_overrides_are_checked_and_unknown_ones_named_but_rclpys_own_are_accepte
 
 
 def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monkeypatch):
-    import numpy as np
     from rclpy.parameter import Parameter
-    from std_msgs.msg import Header
 
     from deepsort_ros.ros.node import TrackerNode
 
@@ -320,14 +328,11 @@ def test_the_worker_skips_a_frame_that_fails_and_keeps_working(ros_context, monk
         publish, failures = node.tracks_publisher.publish, [RuntimeError("publisher broke")]
         monkeypatch.setattr(node.tracks_publisher, "publish",
                             lambda msg: (_ for _ in ()).throw(failures.pop()) if failures else publish(msg))
-        empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
-        first, second = Header(), Header()
-        first.stamp.sec, second.stamp.sec = 1, 2
-        node._hand_over(None, empty, first)
+        node.on_detections(_empty_detections(1))
         _wait_for(lambda: node.stats.take_window().totals["failed"] == 1, "the failing frame to be counted")
-        node._hand_over(None, empty, second)
+        # The worker survived the failure: it processes the next frame.
+        node.on_detections(_empty_detections(2))
         _wait_for(lambda: node.stats.take_window().totals["processed"] == 1, "the next frame to be processed")
-        assert node._worker.is_alive()
     finally:
         node.stop()
         node.destroy_node()
@@ -403,12 +408,10 @@ def test_stamp_order_passes_newer_stamps_and_restarts_on_a_jump_back():
 
 def test_diagnostics_turn_error_when_every_frame_fails(ros_context, monkeypatch):
     """A failure on every frame (here: CUDA out of memory) is counted and /diagnostics says ERROR."""
-    import numpy as np
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
-    from std_msgs.msg import Header
 
     from deepsort_ros.ros.node import TrackerNode
 
@@ -427,16 +430,13 @@ def test_diagnostics_turn_error_when_every_frame_fails(ros_context, monkeypatch)
         raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")
 
     monkeypatch.setattr(node.pipeline, "process", out_of_memory)
-    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
     try:
         stamp = 0
 
         def failing():
             nonlocal stamp
             stamp += 1
-            header = Header()
-            header.stamp.sec = stamp
-            node._hand_over(None, empty, header)  # input keeps arriving, as from a camera
+            node.on_detections(_empty_detections(stamp))  # input keeps arriving, as from a camera
             executor.spin_once(timeout_sec=0.05)
             return any(s.level == s.ERROR for s in statuses)
         _wait_for(failing, "an ERROR status")
