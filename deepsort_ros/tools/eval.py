@@ -150,43 +150,29 @@ def mix_colour(seq_dir: Path, features: np.ndarray, frames: Path, colour_weight:
     return mix(features, embed_detections(seq_dir, HistogramEmbedder(), frames), colour_weight)
 
 
-def ground_truth_features(seq_dir: Path, min_iou: float = 0.5, seed: int = 0) -> np.ndarray:
+def ground_truth_features(seq_dir: Path, seed: int = 0) -> np.ndarray:
     """An ideal appearance, to measure what tracking would score with a perfect ReID network.
 
-    Each det.txt box is paired one-to-one with the ground-truth boxes of its frame (highest IoU, at least
-    ``min_iou``; people marked ``consider = 0`` included: they are real people). A paired box's feature is the
-    one-hot of its person, so the same person is at cosine distance 0 and different people at 1; an unpaired
-    box (a false detection) gets a random unit vector of its own (seeded), nearly orthogonal to every other.
+    Each det.txt box is paired one-to-one with the ground-truth boxes of its frame
+    (:func:`mot.match_to_ground_truth`: IoU >= 0.5; people marked ``consider = 0`` included: they are real
+    people). A paired box's feature is the one-hot of its person, so the same person is at cosine distance 0 and
+    different people at 1; an unpaired box (a false detection) gets a random unit vector of its own (seeded),
+    nearly orthogonal to every other.
 
     Returns
     -------
     (N, P + 64) float32
         One row per det.txt row (file order); P people.
     """
-    from scipy.optimize import linear_sum_assignment
-
-    from deepsort_ros.core.linear_assignment import iou_matrix
-
     info = mot.read_seqinfo(seq_dir)
     detections = mot.read_mot_rows(seq_dir / "det" / "det.txt")
     truth = mot.read_mot_rows(seq_dir / "gt" / "gt.txt")
     people = np.unique(truth.ids)
-    person = np.full(len(detections), -1)             # index into people, per sorted detection row
-    det_starts = detections.frame_slices(info.seq_length)
-    truth_starts = truth.frame_slices(info.seq_length)
-    for frame in range(1, info.seq_length + 1):
-        dets = slice(det_starts[frame], det_starts[frame + 1])
-        gts = slice(truth_starts[frame], truth_starts[frame + 1])
-        if dets.stop == dets.start or gts.stop == gts.start:
-            continue
-        overlap = iou_matrix(detections.boxes_xyxy[dets], truth.boxes_xyxy[gts])
-        rows, cols = linear_sum_assignment(-overlap)
-        paired = overlap[rows, cols] >= min_iou
-        person[dets.start + rows[paired]] = np.searchsorted(people, truth.ids[gts][cols[paired]])
+    person_ids = mot.match_to_ground_truth(truth, detections, info.seq_length)   # per sorted detection row
+    known = person_ids >= 0
     noise_dim = 64
     features = np.zeros((len(detections), len(people) + noise_dim), np.float32)
-    known = person >= 0
-    features[known.nonzero()[0], person[known]] = 1.0
+    features[known.nonzero()[0], np.searchsorted(people, person_ids[known])] = 1.0
     noise = np.random.default_rng(seed).standard_normal(((~known).sum(), noise_dim))
     features[~known, len(people):] = noise / np.linalg.norm(noise, axis=1, keepdims=True)
     in_file_order = np.empty_like(features)

@@ -4,9 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from deepsort_ros.core.linear_assignment import iou_matrix
 from deepsort_ros.tools import mot
 
 PERCENT_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1")
@@ -21,22 +19,6 @@ def _pyplot():
     return plt
 
 
-def match_to_ground_truth(gt: mot.MotRows, results: mot.MotRows, seq_length: int) -> np.ndarray:
-    """(len(results),) ground-truth id each result row covers (IoU >= 0.5, one-to-one per frame), or -1."""
-    matched = np.full(len(results), -1, dtype=np.int64)
-    gt_starts, res_starts = gt.frame_slices(seq_length), results.frame_slices(seq_length)
-    for frame in range(1, seq_length + 1):
-        g0, g1 = gt_starts[frame], gt_starts[frame + 1]
-        r0, r1 = res_starts[frame], res_starts[frame + 1]
-        if g0 == g1 or r0 == r1:
-            continue
-        iou = iou_matrix(gt.boxes_xyxy[g0:g1], results.boxes_xyxy[r0:r1])
-        rows, cols = linear_sum_assignment(-iou)
-        good = iou[rows, cols] >= 0.5
-        matched[r0 + cols[good]] = gt.ids[g0:g1][rows[good]]
-    return matched
-
-
 def plot_timeline(gt: mot.MotRows, results: mot.MotRows, seq_length: int, path: str | Path,
                   title: str = "") -> Path:
     """Each track id as a row over frames, each point coloured by the person it covers (grey: nobody).
@@ -46,7 +28,7 @@ def plot_timeline(gt: mot.MotRows, results: mot.MotRows, seq_length: int, path: 
     """
     plt = _pyplot()
     path = Path(path)
-    covered = match_to_ground_truth(gt, results, seq_length)
+    covered = mot.match_to_ground_truth(gt, results, seq_length)
     track_ids = np.unique(results.ids)
     rows = np.searchsorted(track_ids, results.ids)
     gt_ids = np.unique(gt.ids)

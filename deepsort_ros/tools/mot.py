@@ -61,6 +61,23 @@ class MotRows:
         return np.searchsorted(self.frames, np.arange(seq_length + 2), side="left")
 
 
+def match_to_ground_truth(gt: MotRows, results: MotRows, seq_length: int) -> np.ndarray:
+    """(len(results),) ground-truth id each row of ``results`` (tracker boxes or detections) covers (IoU >= 0.5,
+    one-to-one per frame), or -1."""
+    matched = np.full(len(results), -1, dtype=np.int64)
+    gt_starts, res_starts = gt.frame_slices(seq_length), results.frame_slices(seq_length)
+    for frame in range(1, seq_length + 1):
+        g0, g1 = gt_starts[frame], gt_starts[frame + 1]
+        r0, r1 = res_starts[frame], res_starts[frame + 1]
+        if g0 == g1 or r0 == r1:
+            continue
+        iou = iou_matrix(gt.boxes_xyxy[g0:g1], results.boxes_xyxy[r0:r1])
+        rows, cols = linear_sum_assignment(-iou)
+        good = iou[rows, cols] >= 0.5
+        matched[r0 + cols[good]] = gt.ids[g0:g1][rows[good]]
+    return matched
+
+
 def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
     """Read ``SEQ_DIR/seqinfo.ini``; a missing file or field raises ValueError naming it."""
     path = Path(seq_dir) / "seqinfo.ini"
